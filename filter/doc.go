@@ -1,0 +1,16 @@
+// Package filter applies a Kubernetes audit.k8s.io/v1 Policy to audit events
+// exactly as kube-apiserver would, and rewrites each kept event to its level
+// without re-encoding it.
+//
+// The flow for one event is:
+//
+//	line  --scan-->  event fields (views into line)
+//	      --rebuild--> Attributes (from requestURI, verb and user, as the apiserver saw them)
+//	      --Decide-->  Decision (level, omitted stage, omitManagedFields, rule index)
+//	      --rewrite--> dst (the event at its effective level)
+//
+// A Policy is compiled once and is immutable: it is safe for concurrent use.
+// A Processor holds the scratch memory of one event at a time; it is not safe
+// for concurrent use, so give each goroutine its own (see Policy.NewProcessor).
+// In steady state the hot path allocates nothing.
+package filter

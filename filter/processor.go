@@ -9,7 +9,8 @@ type Result struct {
 	// Stage is the event's stage as logged.
 	Stage Stage
 	// LoggedLevel is the level the event was logged at; Level is the level it
-	// was rewritten to (the lower of LoggedLevel and Decision.Level).
+	// is rewritten to: the lower of LoggedLevel and Decision.Level, since
+	// bodies that were never logged cannot come back.
 	LoggedLevel Level
 	Level       Level
 }
@@ -25,27 +26,204 @@ type Fields struct {
 
 // Processor decides and rewrites events with one Policy. It owns the scratch
 // memory of one event at a time, so it is not safe for concurrent use: give
-// each goroutine its own. Reusing one keeps the hot path free of allocations.
+// each goroutine its own. Reused, it allocates nothing in steady state.
 type Processor struct {
 	policy *Policy
+	scan   eventScan
+	parts  pathParts
+	edits  editList
+	fields Fields
+	// scratch holds decoded strings (JSON-unescaped fields, the decoded path,
+	// a selector's name). It is sized before use so that appends never move
+	// it: views into it stay valid until the next call.
+	scratch []byte
+	groups  [][]byte
 }
 
 // NewProcessor returns a Processor that applies p.
 func (p *Policy) NewProcessor() *Processor { return &Processor{policy: p} }
 
-// AppendEvent decides the audit event in line (one JSON object, with or
-// without a trailing newline) and, when the policy keeps it, appends the
-// rewritten event to dst (without a trailing newline). It returns the
-// extended dst, or dst unchanged when the event is dropped or on error.
-// line is not modified and not retained.
+// AppendEvent decides the audit event in line (one JSON object, surrounding
+// white space allowed) and, when the policy keeps it, appends the rewritten
+// event to dst without a trailing newline. It returns the extended dst, or
+// dst unchanged when the event is dropped or on error. Every byte of the
+// event that the rewrite does not touch is copied as it was. line is neither
+// modified nor retained.
 func (pr *Processor) AppendEvent(dst, line []byte) ([]byte, Result, error) {
-	panic("unimplemented")
+	res, err := pr.decide(line)
+	if err != nil || !res.Kept {
+		return dst, res, err
+	}
+	dst, err = pr.rewrite(dst, line, res)
+	return dst, res, err
 }
 
 // Decide decides the audit event in line without rewriting it.
-func (pr *Processor) Decide(line []byte) (Result, error) {
-	panic("unimplemented")
-}
+func (pr *Processor) Decide(line []byte) (Result, error) { return pr.decide(line) }
 
 // Fields returns views of the last event handled; see Fields.
-func (pr *Processor) Fields() *Fields { panic("unimplemented") }
+func (pr *Processor) Fields() *Fields { return &pr.fields }
+
+func (pr *Processor) decide(line []byte) (Result, error) {
+	s := &pr.scan
+	pr.fields = Fields{}
+	if err := s.scan(line); err != nil {
+		return Result{}, err
+	}
+	if err := s.checkAuditEvent(line); err != nil {
+		return Result{}, err
+	}
+	var res Result
+	var ok bool
+	if res.LoggedLevel, ok = parseLevel(s.level.raw(line)); !ok {
+		return Result{}, &FieldError{Field: "level", Offset: s.level.start - 1, Msg: "unknown level " + quote(s.level.raw(line))}
+	}
+	if res.Stage, ok = parseStage(s.stage.raw(line)); !ok {
+		return Result{}, &FieldError{Field: "stage", Offset: s.stage.start - 1, Msg: "unknown stage " + quote(s.stage.raw(line))}
+	}
+	if err := pr.rebuildAttributes(line); err != nil {
+		return Result{}, err
+	}
+	res.Decision = pr.policy.Decide(&pr.fields.Attrs)
+	res.Level = min(res.LoggedLevel, res.Decision.Level)
+	res.Kept = res.Decision.Level != LevelNone && !res.Decision.Omits(res.Stage)
+	return res, nil
+}
+
+// rebuildAttributes decodes the fields the policy reads into scratch and
+// derives the request attributes from them.
+func (pr *Processor) rebuildAttributes(line []byte) error {
+	s := &pr.scan
+	// Decoding never lengthens a string, and the path, a selector and its
+	// value each take at most the URI's length again.
+	need := s.verb.end - s.verb.start + s.username.end - s.username.start +
+		s.auditID.end - s.auditID.start + 4*(s.requestURI.end-s.requestURI.start)
+	for _, g := range s.groups {
+		need += g.end - g.start
+	}
+	if cap(pr.scratch) < need {
+		pr.scratch = make([]byte, 0, need+need/2)
+	}
+	sc := pr.scratch[:0]
+	var uri []byte
+	f := &pr.fields
+	sc, f.Verb = decodeInto(sc, line, s.verb)
+	sc, f.Username = decodeInto(sc, line, s.username)
+	sc, f.AuditID = decodeInto(sc, line, s.auditID)
+	sc, uri = decodeInto(sc, line, s.requestURI)
+	pr.groups = pr.groups[:0]
+	for _, g := range s.groups {
+		var v []byte
+		sc, v = decodeInto(sc, line, g)
+		pr.groups = append(pr.groups, v)
+	}
+
+	a := &f.Attrs
+	*a = Attributes{HasUser: s.userSet, Username: f.Username, Groups: pr.groups, Verb: f.Verb}
+	path, rawQuery, err := splitRequestURI(sc, uri)
+	if err != nil {
+		return err
+	}
+	sc = sc[:len(sc)+len(path)]
+	a.Path = path
+	pr.parts.split(path)
+	lookInQuery, err := resolveResource(a, &pr.parts, isGetLike(f.Verb))
+	if err != nil {
+		return err
+	}
+	if lookInQuery {
+		if name, _, ok := nameFromQuery(sc, rawQuery); ok {
+			a.Name = name
+		}
+	}
+	return nil
+}
+
+// decodeInto returns the decoded value of a string field: a view of line
+// when it has no escapes, else its unescaped copy appended to sc.
+func decodeInto(sc, line []byte, s strSpan) ([]byte, []byte) {
+	if !s.escaped {
+		return sc, s.raw(line)
+	}
+	start := len(sc)
+	sc = appendUnescaped(sc, s.raw(line))
+	return sc, sc[start:]
+}
+
+// checkAuditEvent tells JSON that is not an audit event from a broken event.
+func (s *eventScan) checkAuditEvent(line []byte) error {
+	if s.kind.present && string(s.kind.raw(line)) != "Event" {
+		return &notAuditEventError{FieldError{Field: "kind", Offset: s.kind.start - 1, Msg: "expected \"Event\", got " + quote(s.kind.raw(line))}}
+	}
+	if s.apiVersion.present {
+		switch string(s.apiVersion.raw(line)) {
+		case "audit.k8s.io/v1", "audit.k8s.io/v1beta1":
+		default:
+			return &notAuditEventError{FieldError{Field: "apiVersion", Offset: s.apiVersion.start - 1, Msg: "expected audit.k8s.io/v1 or v1beta1, got " + quote(s.apiVersion.raw(line))}}
+		}
+	}
+	for _, f := range [...]struct {
+		name string
+		span *strSpan
+	}{{"level", &s.level}, {"stage", &s.stage}, {"requestURI", &s.requestURI}, {"verb", &s.verb}} {
+		if !f.span.present {
+			if !s.kind.present && !s.level.present && !s.stage.present {
+				return &notAuditEventError{FieldError{Field: f.name, Offset: -1, Msg: "missing"}}
+			}
+			return &FieldError{Field: f.name, Offset: -1, Msg: "missing"}
+		}
+	}
+	return nil
+}
+
+// rewrite appends the event at res.Level to dst.
+func (pr *Processor) rewrite(dst, line []byte, res Result) ([]byte, error) {
+	s := &pr.scan
+	l := &pr.edits
+	l.reset()
+	if res.Level != res.LoggedLevel {
+		l.add(s.levelValue[0], s.levelValue[1], levelJSON[res.Level])
+	}
+	if s.requestObject.present && res.Level < LevelRequest {
+		s.members[s.requestObject.member].removed = true
+	}
+	if s.responseObject.present && res.Level < LevelRequestResponse {
+		s.members[s.responseObject.member].removed = true
+	}
+	for i := range s.members {
+		if s.members[i].removed {
+			l.removeMember(s.members, i)
+		}
+	}
+	if res.Decision.OmitManagedFields {
+		// A patch body is the patch as sent, not an object: the apiserver
+		// leaves it alone, and so must we.
+		if s.requestObject.present && res.Level >= LevelRequest && string(pr.fields.Verb) != "patch" {
+			if err := l.stripManagedFields(line, s.requestObject.valStart); err != nil {
+				return dst, err
+			}
+		}
+		if s.responseObject.present && res.Level >= LevelRequestResponse {
+			if err := l.stripManagedFields(line, s.responseObject.valStart); err != nil {
+				return dst, err
+			}
+		}
+	}
+	from := skipSpace(line, 0)
+	to := len(line)
+	for to > from && isSpace(line[to-1]) {
+		to--
+	}
+	return l.apply(dst, line, from, to), nil
+}
+
+var levelJSON = [...]string{`"None"`, `"Metadata"`, `"Request"`, `"RequestResponse"`}
+
+// quote renders a bounded excerpt of bad input for an error message.
+func quote(b []byte) string {
+	const maxExcerpt = 64
+	if len(b) > maxExcerpt {
+		return `"` + string(b[:maxExcerpt]) + `..."`
+	}
+	return `"` + string(b) + `"`
+}

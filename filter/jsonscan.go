@@ -1,0 +1,406 @@
+package filter
+
+import (
+	"strconv"
+	"unicode/utf16"
+	"unicode/utf8"
+)
+
+// This file holds the JSON primitives of the event scanner: validating skips,
+// string scanning and unescaping. They work on byte offsets into the event and
+// never allocate: errors are the only values they create.
+
+// maxDepth bounds the nesting of skipped values. Audit events nest a few dozen
+// levels at most; the bound keeps a hostile line from exhausting the stack.
+const maxDepth = 512
+
+// SyntaxError is a JSON syntax error at a byte offset of the event.
+type SyntaxError struct {
+	Offset int
+	Msg    string
+}
+
+func (e *SyntaxError) Error() string {
+	return "invalid JSON at offset " + strconv.Itoa(e.Offset) + ": " + e.Msg
+}
+
+func syntaxErr(off int, msg string) error { return &SyntaxError{Offset: off, Msg: msg} }
+
+func isSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' }
+
+func skipSpace(b []byte, i int) int {
+	for i < len(b) && isSpace(b[i]) {
+		i++
+	}
+	return i
+}
+
+// skipValue validates the JSON value starting at b[i] and returns the offset
+// just after it.
+func skipValue(b []byte, i, depth int) (int, error) {
+	if i >= len(b) {
+		return i, syntaxErr(i, "unexpected end of input")
+	}
+	switch c := b[i]; {
+	case c == '"':
+		end, _, err := scanString(b, i)
+		return end, err
+	case c == '{':
+		return skipObject(b, i, depth+1)
+	case c == '[':
+		return skipArray(b, i, depth+1)
+	case c == '-' || c >= '0' && c <= '9':
+		return scanNumber(b, i)
+	case c == 't':
+		return scanLiteral(b, i, "true")
+	case c == 'f':
+		return scanLiteral(b, i, "false")
+	case c == 'n':
+		return scanLiteral(b, i, "null")
+	default:
+		return i, syntaxErr(i, "unexpected character "+quoteByte(c))
+	}
+}
+
+func skipObject(b []byte, i, depth int) (int, error) {
+	if depth > maxDepth {
+		return i, syntaxErr(i, "nesting too deep")
+	}
+	var it objectIter
+	it.begin(b, i)
+	for {
+		m, ok, err := it.next()
+		if err != nil || !ok {
+			return it.pos, err
+		}
+		end, err := skipValue(b, m.valStart, depth)
+		if err != nil {
+			return end, err
+		}
+		it.valueEnd(end)
+	}
+}
+
+func skipArray(b []byte, i, depth int) (int, error) {
+	if depth > maxDepth {
+		return i, syntaxErr(i, "nesting too deep")
+	}
+	var it arrayIter
+	it.begin(b, i)
+	for {
+		start, ok, err := it.next()
+		if err != nil || !ok {
+			return it.pos, err
+		}
+		end, err := skipValue(b, start, depth)
+		if err != nil {
+			return end, err
+		}
+		it.pos = end
+	}
+}
+
+// member is one "key": value pair of an object, by offsets into the event.
+type member struct {
+	start      int // the key's opening quote
+	keyStart   int // the key's raw content, between the quotes
+	keyEnd     int
+	keyEscaped bool
+	valStart   int
+}
+
+// objectIter walks the members of an object. After next returns a member,
+// the caller must scan its value and report its end with valueEnd.
+type objectIter struct {
+	b     []byte
+	pos   int
+	count int
+}
+
+// begin starts at the '{' at b[i]; a non-object is reported by next.
+func (it *objectIter) begin(b []byte, i int) {
+	it.b, it.pos, it.count = b, i, -1
+}
+
+func (it *objectIter) next() (m member, ok bool, err error) {
+	b := it.b
+	if it.count < 0 {
+		if it.pos >= len(b) || b[it.pos] != '{' {
+			return m, false, syntaxErr(it.pos, "expected object")
+		}
+		it.pos = skipSpace(b, it.pos+1)
+		if it.pos < len(b) && b[it.pos] == '}' {
+			it.pos++
+			return m, false, nil
+		}
+	} else {
+		it.pos = skipSpace(b, it.pos)
+		if it.pos >= len(b) {
+			return m, false, syntaxErr(it.pos, "unexpected end of input in object")
+		}
+		switch b[it.pos] {
+		case '}':
+			it.pos++
+			return m, false, nil
+		case ',':
+			it.pos = skipSpace(b, it.pos+1)
+		default:
+			return m, false, syntaxErr(it.pos, "expected ',' or '}' in object")
+		}
+	}
+	it.count++
+	if it.pos >= len(b) || b[it.pos] != '"' {
+		return m, false, syntaxErr(it.pos, "expected object key")
+	}
+	end, escaped, err := scanString(b, it.pos)
+	if err != nil {
+		return m, false, err
+	}
+	m = member{start: it.pos, keyStart: it.pos + 1, keyEnd: end - 1, keyEscaped: escaped}
+	i := skipSpace(b, end)
+	if i >= len(b) || b[i] != ':' {
+		return m, false, syntaxErr(i, "expected ':' after object key")
+	}
+	m.valStart = skipSpace(b, i+1)
+	return m, true, nil
+}
+
+func (it *objectIter) valueEnd(end int) { it.pos = end }
+
+// keyIs compares a member's key with name, decoding escapes on the fly.
+func (it *objectIter) keyIs(m *member, name string) bool {
+	raw := it.b[m.keyStart:m.keyEnd]
+	if !m.keyEscaped {
+		return string(raw) == name
+	}
+	return unescapedEquals(raw, name)
+}
+
+// arrayIter walks the elements of an array; after next, the caller scans the
+// element and sets pos to its end.
+type arrayIter struct {
+	b     []byte
+	pos   int
+	count int
+}
+
+func (it *arrayIter) begin(b []byte, i int) { it.b, it.pos, it.count = b, i, -1 }
+
+func (it *arrayIter) next() (start int, ok bool, err error) {
+	b := it.b
+	if it.count < 0 {
+		if it.pos >= len(b) || b[it.pos] != '[' {
+			return 0, false, syntaxErr(it.pos, "expected array")
+		}
+		it.pos = skipSpace(b, it.pos+1)
+		if it.pos < len(b) && b[it.pos] == ']' {
+			it.pos++
+			return 0, false, nil
+		}
+	} else {
+		it.pos = skipSpace(b, it.pos)
+		if it.pos >= len(b) {
+			return 0, false, syntaxErr(it.pos, "unexpected end of input in array")
+		}
+		switch b[it.pos] {
+		case ']':
+			it.pos++
+			return 0, false, nil
+		case ',':
+			it.pos = skipSpace(b, it.pos+1)
+		default:
+			return 0, false, syntaxErr(it.pos, "expected ',' or ']' in array")
+		}
+	}
+	it.count++
+	return it.pos, true, nil
+}
+
+// scanString validates the string whose opening quote is b[i] and returns the
+// offset after its closing quote, and whether it contains escapes.
+func scanString(b []byte, i int) (end int, escaped bool, err error) {
+	for j := i + 1; j < len(b); j++ {
+		switch c := b[j]; {
+		case c == '"':
+			return j + 1, escaped, nil
+		case c == '\\':
+			escaped = true
+			j++
+			if j >= len(b) {
+				return j, escaped, syntaxErr(j, "unexpected end of input in string")
+			}
+			switch b[j] {
+			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
+			case 'u':
+				if j+4 >= len(b) || !isHex4(b[j+1:j+5]) {
+					return j, escaped, syntaxErr(j, `invalid \u escape`)
+				}
+				j += 4
+			default:
+				return j, escaped, syntaxErr(j, "invalid escape "+quoteByte(b[j]))
+			}
+		case c < 0x20:
+			return j, escaped, syntaxErr(j, "control character in string")
+		}
+	}
+	return len(b), escaped, syntaxErr(len(b), "unexpected end of input in string")
+}
+
+func isHex4(b []byte) bool {
+	for _, c := range b[:4] {
+		if hexVal(c) < 0 {
+			return false
+		}
+	}
+	return true
+}
+
+func hexVal(c byte) int {
+	switch {
+	case c >= '0' && c <= '9':
+		return int(c - '0')
+	case c >= 'a' && c <= 'f':
+		return int(c-'a') + 10
+	case c >= 'A' && c <= 'F':
+		return int(c-'A') + 10
+	}
+	return -1
+}
+
+func scanNumber(b []byte, i int) (int, error) {
+	start := i
+	if b[i] == '-' {
+		i++
+	}
+	switch {
+	case i < len(b) && b[i] == '0':
+		i++
+	case i < len(b) && b[i] >= '1' && b[i] <= '9':
+		i = skipDigits(b, i)
+	default:
+		return i, syntaxErr(start, "invalid number")
+	}
+	if i < len(b) && b[i] == '.' {
+		j := skipDigits(b, i+1)
+		if j == i+1 {
+			return j, syntaxErr(start, "invalid number")
+		}
+		i = j
+	}
+	if i < len(b) && (b[i] == 'e' || b[i] == 'E') {
+		i++
+		if i < len(b) && (b[i] == '+' || b[i] == '-') {
+			i++
+		}
+		j := skipDigits(b, i)
+		if j == i {
+			return j, syntaxErr(start, "invalid number")
+		}
+		i = j
+	}
+	return i, nil
+}
+
+func skipDigits(b []byte, i int) int {
+	for i < len(b) && b[i] >= '0' && b[i] <= '9' {
+		i++
+	}
+	return i
+}
+
+func scanLiteral(b []byte, i int, lit string) (int, error) {
+	if len(b)-i < len(lit) || string(b[i:i+len(lit)]) != lit {
+		return i, syntaxErr(i, "invalid literal")
+	}
+	return i + len(lit), nil
+}
+
+// decodeEscape decodes the escape sequence at raw[i] == '\\' of a string that
+// scanString accepted. It returns the rune and the offset after the sequence.
+// Lone or mismatched surrogates become U+FFFD, as encoding/json decodes them.
+func decodeEscape(raw []byte, i int) (rune, int) {
+	switch c := raw[i+1]; c {
+	case 'b':
+		return '\b', i + 2
+	case 'f':
+		return '\f', i + 2
+	case 'n':
+		return '\n', i + 2
+	case 'r':
+		return '\r', i + 2
+	case 't':
+		return '\t', i + 2
+	case 'u':
+		r := hex4(raw[i+2:])
+		if utf16.IsSurrogate(r) {
+			if i+12 <= len(raw) && raw[i+6] == '\\' && raw[i+7] == 'u' {
+				if r2 := utf16.DecodeRune(r, hex4(raw[i+8:])); r2 != utf8.RuneError {
+					return r2, i + 12
+				}
+			}
+			return utf8.RuneError, i + 6
+		}
+		return r, i + 6
+	default: // '"', '\\', '/'
+		return rune(c), i + 2
+	}
+}
+
+func hex4(b []byte) rune {
+	return rune(hexVal(b[0])<<12 | hexVal(b[1])<<8 | hexVal(b[2])<<4 | hexVal(b[3]))
+}
+
+// appendUnescaped appends the decoded content of a valid JSON string (raw is
+// what lies between the quotes) to dst.
+func appendUnescaped(dst, raw []byte) []byte {
+	for i := 0; i < len(raw); {
+		if raw[i] != '\\' {
+			j := i + 1
+			for j < len(raw) && raw[j] != '\\' {
+				j++
+			}
+			dst = append(dst, raw[i:j]...)
+			i = j
+			continue
+		}
+		var r rune
+		r, i = decodeEscape(raw, i)
+		dst = utf8.AppendRune(dst, r)
+	}
+	return dst
+}
+
+// unescapedEquals reports whether the valid JSON string content raw decodes to s.
+func unescapedEquals(raw []byte, s string) bool {
+	k := 0
+	for i := 0; i < len(raw); {
+		if raw[i] != '\\' {
+			if k >= len(s) || s[k] != raw[i] {
+				return false
+			}
+			i++
+			k++
+			continue
+		}
+		var r rune
+		r, i = decodeEscape(raw, i)
+		var buf [utf8.UTFMax]byte
+		n := utf8.EncodeRune(buf[:], r)
+		if len(s)-k < n || s[k:k+n] != string(buf[:n]) {
+			return false
+		}
+		k += n
+	}
+	return k == len(s)
+}
+
+func quoteByte(c byte) string {
+	if c >= 0x20 && c < 0x7f {
+		return "'" + string(rune(c)) + "'"
+	}
+	return "0x" + string("0123456789abcdef"[c>>4]) + string("0123456789abcdef"[c&15])
+}
+
+func decodeRune(b []byte) (rune, int) { return utf8.DecodeRune(b) }
+
+func appendRune(dst []byte, r rune) []byte { return utf8.AppendRune(dst, r) }

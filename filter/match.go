@@ -1,0 +1,96 @@
+package filter
+
+import "bytes"
+
+// Decide evaluates the policy against a: the first matching rule wins; no
+// match is LevelNone. It allocates nothing and is safe for concurrent use.
+func (p *Policy) Decide(a *Attributes) Decision {
+	for i := range p.rules {
+		r := &p.rules[i]
+		if r.matches(a) {
+			return Decision{Level: r.level, OmitStages: r.omitStages, OmitManagedFields: r.omitManagedFields, Rule: i}
+		}
+	}
+	return p.fallback
+}
+
+// matches mirrors k8s.io/apiserver/pkg/audit/policy.ruleMatches: every list a
+// rule sets must match, and an unset list matches anything.
+func (r *rule) matches(a *Attributes) bool {
+	if !r.users.any() && (!a.HasUser || !r.users.has(a.Username)) {
+		return false
+	}
+	if !r.userGroups.any() && (!a.HasUser || !r.hasGroup(a.Groups)) {
+		return false
+	}
+	if !r.verbs.any() && !r.verbs.has(a.Verb) {
+		return false
+	}
+	switch r.scope {
+	case scopeResource:
+		return r.matchesResource(a)
+	case scopeNonResource:
+		return r.matchesNonResource(a)
+	}
+	return true
+}
+
+func (r *rule) hasGroup(groups [][]byte) bool {
+	for _, g := range groups {
+		if r.userGroups.has(g) {
+			return true
+		}
+	}
+	return false
+}
+
+func (r *rule) matchesResource(a *Attributes) bool {
+	if !a.ResourceRequest {
+		return false
+	}
+	if !r.namespaces.any() && !r.namespaces.has(a.Namespace) {
+		return false
+	}
+	if len(r.resources) == 0 {
+		return true
+	}
+	for i := range r.resources {
+		gr := &r.resources[i]
+		if !gr.anyGroup && gr.group != string(a.APIGroup) {
+			continue
+		}
+		if gr.allResources {
+			return true
+		}
+		if !gr.names.any() && !gr.names.has(a.Name) {
+			continue
+		}
+		for j := range gr.patterns {
+			if gr.patterns[j].matches(a.Resource, a.Subresource) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+func (p *resourcePattern) matches(resource, subresource []byte) bool {
+	return p.any ||
+		p.exactBare && len(subresource) == 0 && p.bare == string(resource) ||
+		p.exactSub && p.subRes == string(resource) && p.subSubres == string(subresource) ||
+		p.anyResource && len(subresource) > 0 && p.anyResSub == string(subresource) ||
+		p.anySubres && p.anySubresOf == string(resource)
+}
+
+func (r *rule) matchesNonResource(a *Attributes) bool {
+	if a.ResourceRequest {
+		return false
+	}
+	for i := range r.urls {
+		u := &r.urls[i]
+		if u.any || u.exact == string(a.Path) || u.prefix && bytes.HasPrefix(a.Path, []byte(u.stem)) {
+			return true
+		}
+	}
+	return false
+}

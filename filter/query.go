@@ -1,0 +1,211 @@
+package filter
+
+// This file finds the name a list or watch names through its query, e.g.
+// ?fieldSelector=metadata.name%3Dfoo, as NewRequestInfo does: the query is
+// decoded into ListOptions, and if that succeeds and the field selector
+// requires metadata.name to equal a valid path segment, that is the name.
+
+// listOptionsQuery holds the first value of each query parameter whose
+// decoding can fail, as url.Values keeps them (raw, still percent-encoded).
+type listOptionsQuery struct {
+	fieldSelector, limit, timeoutSeconds   []byte
+	hasFieldSelector, hasLimit, hasTimeout bool
+}
+
+// parse walks the pairs of a raw query as url.ParseQuery does: pairs with a
+// semicolon or a malformed escape in key or value are skipped.
+func (q *listOptionsQuery) parse(raw []byte) {
+	*q = listOptionsQuery{}
+	for len(raw) > 0 {
+		pair := raw
+		if i := indexByte(raw, '&'); i >= 0 {
+			pair, raw = raw[:i], raw[i+1:]
+		} else {
+			raw = nil
+		}
+		if len(pair) == 0 || indexByte(pair, ';') >= 0 {
+			continue
+		}
+		key, value := pair, []byte(nil)
+		if i := indexByte(pair, '='); i >= 0 {
+			key, value = pair[:i], pair[i+1:]
+		}
+		if !validPercentEncoding(key) || !validPercentEncoding(value) {
+			continue
+		}
+		switch {
+		case !q.hasFieldSelector && queryComponentEquals(key, "fieldSelector"):
+			q.fieldSelector, q.hasFieldSelector = value, true
+		case !q.hasLimit && queryComponentEquals(key, "limit"):
+			q.limit, q.hasLimit = value, true
+		case !q.hasTimeout && queryComponentEquals(key, "timeoutSeconds"):
+			q.timeoutSeconds, q.hasTimeout = value, true
+		}
+	}
+}
+
+// nameFromQuery appends the decoded selector to scratch and returns the name
+// it pins, if any. ok is false when there is none or the query would not
+// decode into ListOptions (a bad limit, say), which leaves the name empty.
+func nameFromQuery(scratch, rawQuery []byte) (name, grown []byte, ok bool) {
+	var q listOptionsQuery
+	q.parse(rawQuery)
+	if !q.hasFieldSelector {
+		return nil, scratch, false
+	}
+	if q.hasLimit && !validInt64(scratch, q.limit) || q.hasTimeout && !validInt64(scratch, q.timeoutSeconds) {
+		return nil, scratch, false
+	}
+	start := len(scratch)
+	scratch, _ = appendPercentDecoded(scratch, q.fieldSelector, true)
+	selector := scratch[start:]
+	name, scratch, ok = exactNameMatch(scratch, selector)
+	if !ok || len(name) == 0 || !isPathSegmentName(name) {
+		return nil, scratch, false
+	}
+	return name, scratch, true
+}
+
+// validInt64 tells whether the decoded query value raw parses with
+// strconv.ParseInt(s, 10, 64). scratch only lends spare capacity for decoding.
+func validInt64(scratch, raw []byte) bool {
+	s, _ := appendPercentDecoded(scratch[len(scratch):], raw, true)
+	if len(s) > 0 && (s[0] == '+' || s[0] == '-') {
+		neg := s[0] == '-'
+		s = s[1:]
+		return validDigits(s, neg)
+	}
+	return validDigits(s, false)
+}
+
+func validDigits(s []byte, neg bool) bool {
+	if len(s) == 0 {
+		return false
+	}
+	const maxInt64 = 1<<63 - 1
+	var n uint64
+	for _, c := range s {
+		if c < '0' || c > '9' {
+			return false
+		}
+		n = n*10 + uint64(c-'0')
+		if n > maxInt64+1 {
+			return false
+		}
+	}
+	return n <= maxInt64 || neg && n == maxInt64+1
+}
+
+// exactNameMatch parses a field selector as fields.ParseSelector does and
+// returns the value of its metadata.name= (or ==) requirement. The apiserver
+// sorts the terms first, so with several such terms the one that sorts first
+// wins. ok is false if the selector does not parse or pins no name. The
+// unescaped value is appended to scratch.
+func exactNameMatch(scratch, selector []byte) (name, grown []byte, ok bool) {
+	var best []byte // the raw term that sorts first among the matches
+	var bestRHS []byte
+	for rest := selector; ; {
+		term, more := nextTerm(rest)
+		if len(term) > 0 {
+			lhs, op, rhs, found := splitTerm(term)
+			if !found || !validSelectorValue(rhs) {
+				return nil, scratch, false
+			}
+			if op != "!=" && string(lhs) == "metadata.name" && (best == nil || string(term) < string(best)) {
+				best, bestRHS = term, rhs
+			}
+		}
+		if more == nil {
+			break
+		}
+		rest = more
+	}
+	if best == nil {
+		return nil, scratch, false
+	}
+	start := len(scratch)
+	scratch = appendSelectorValue(scratch, bestRHS)
+	return scratch[start:], scratch, true
+}
+
+// nextTerm cuts the selector at the first comma not escaped by a backslash;
+// more is nil after the last term.
+func nextTerm(s []byte) (term, more []byte) {
+	inSlash := false
+	for i, c := range s {
+		switch {
+		case inSlash:
+			inSlash = false
+		case c == '\\':
+			inSlash = true
+		case c == ',':
+			return s[:i], s[i+1:]
+		}
+	}
+	return s, nil
+}
+
+// splitTerm finds the first operator, trying "!=", "==" and "=" at each byte.
+func splitTerm(term []byte) (lhs []byte, op string, rhs []byte, ok bool) {
+	for i := range term {
+		for _, op := range [...]string{"!=", "==", "="} {
+			if len(term)-i >= len(op) && string(term[i:i+len(op)]) == op {
+				return term[:i], op, term[i+len(op):], true
+			}
+		}
+	}
+	return nil, "", nil, false
+}
+
+// validSelectorValue mirrors fields.UnescapeValue's errors: only \\, \, and \=
+// are escapes, and bare ',' or '=' are not allowed.
+func validSelectorValue(v []byte) bool {
+	inSlash := false
+	for _, c := range v {
+		switch {
+		case inSlash:
+			if c != '\\' && c != ',' && c != '=' {
+				return false
+			}
+			inSlash = false
+		case c == '\\':
+			inSlash = true
+		case c == ',' || c == '=':
+			return false
+		}
+	}
+	return !inSlash
+}
+
+// appendSelectorValue appends the unescaped value. Like fields.UnescapeValue,
+// a value with escapes is re-encoded rune by rune, so invalid UTF-8 in it
+// becomes U+FFFD; a value without them is kept byte for byte.
+func appendSelectorValue(dst, v []byte) []byte {
+	if indexByte(v, '\\') < 0 {
+		return append(dst, v...)
+	}
+	for i := 0; i < len(v); {
+		r, size := decodeRune(v[i:])
+		if r == '\\' {
+			i += size
+			r, size = decodeRune(v[i:])
+		}
+		dst = appendRune(dst, r)
+		i += size
+	}
+	return dst
+}
+
+// isPathSegmentName mirrors content.IsPathSegmentName: not "." or "..", and
+// no "/" or "%".
+func isPathSegmentName(name []byte) bool {
+	if string(name) == "." || string(name) == ".." {
+		return false
+	}
+	for _, c := range name {
+		if c == '/' || c == '%' {
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,212 @@
+package filter
+
+// edit replaces line[start:end] with repl ("" removes it).
+type edit struct {
+	start, end int
+	repl       string
+}
+
+// editList collects the edits of one event. Removals may nest or overlap (a
+// member removed with its neighbour's comma); apply resolves that.
+type editList struct {
+	edits   []edit
+	members []objMember // scratch for removeKey
+}
+
+// objMember is a member of an object by its [start, end) in the event.
+type objMember struct {
+	start, end int
+	removed    bool
+}
+
+func (l *editList) reset() { l.edits = l.edits[:0] }
+
+func (l *editList) add(start, end int, repl string) {
+	l.edits = append(l.edits, edit{start, end, repl})
+}
+
+// removeMember removes member i of an object, taking exactly one comma with
+// it so the object stays valid whatever else goes: after the last kept member
+// before it if there is one (", key":v), else up to the next member's start
+// ("key":v, ), else alone.
+func (l *editList) removeMember(members []objMember, i int) {
+	for j := i - 1; j >= 0; j-- {
+		if !members[j].removed {
+			l.add(members[j].end, members[i].end, "")
+			return
+		}
+	}
+	if i+1 < len(members) {
+		l.add(members[i].start, members[i+1].start, "")
+		return
+	}
+	l.add(members[i].start, members[i].end, "")
+}
+
+// apply appends line[from:to] with the edits applied to dst.
+func (l *editList) apply(dst, line []byte, from, to int) []byte {
+	sortEdits(l.edits)
+	pos := from
+	for _, e := range l.edits {
+		if e.end <= pos {
+			continue // inside a removal already applied
+		}
+		if e.start < pos {
+			e.start = pos
+		}
+		dst = append(dst, line[pos:e.start]...)
+		dst = append(dst, e.repl...)
+		pos = e.end
+	}
+	return append(dst, line[pos:to]...)
+}
+
+// sortEdits orders edits by start, the widest first at equal starts. Edits
+// arrive almost sorted, so insertion sort is linear in practice and, unlike
+// sort.Slice, allocates nothing.
+func sortEdits(e []edit) {
+	for i := 1; i < len(e); i++ {
+		for j := i; j > 0 && (e[j].start < e[j-1].start || e[j].start == e[j-1].start && e[j].end > e[j-1].end); j-- {
+			e[j], e[j-1] = e[j-1], e[j]
+		}
+	}
+}
+
+// stripManagedFields removes metadata.managedFields from the object at
+// b[start:], from each element of its items and from each rows[].object of a
+// Table, as the apiserver's omitManagedFields does for request and response
+// objects. Other values (null, a string) are left alone.
+func (l *editList) stripManagedFields(b []byte, start int) error {
+	if start >= len(b) || b[start] != '{' {
+		return nil
+	}
+	var it objectIter
+	it.begin(b, start)
+	table := false
+	rows := -1
+	for {
+		m, ok, err := it.next()
+		if err != nil || !ok {
+			if err == nil && table && rows >= 0 {
+				err = l.forEachElement(b, rows, func(i int) error { return l.stripRowObject(b, i) })
+			}
+			return err
+		}
+		switch {
+		case it.keyIs(&m, "metadata"):
+			err = l.removeKey(b, m.valStart, "managedFields")
+		case it.keyIs(&m, "items"):
+			err = l.forEachElement(b, m.valStart, func(i int) error { return l.stripMetadata(b, i) })
+		case it.keyIs(&m, "kind"):
+			table = b[m.valStart] == '"' && string(b[m.valStart:min(len(b), m.valStart+7)]) == `"Table"`
+		case it.keyIs(&m, "rows"):
+			rows = m.valStart
+		}
+		if err != nil {
+			return err
+		}
+		end, err := skipValue(b, m.valStart, 2)
+		if err != nil {
+			return err
+		}
+		it.valueEnd(end)
+	}
+}
+
+// stripMetadata removes metadata.managedFields of the object at b[start:].
+func (l *editList) stripMetadata(b []byte, start int) error {
+	return l.inMember(b, start, "metadata", func(i int) error { return l.removeKey(b, i, "managedFields") })
+}
+
+// stripRowObject strips a Table row's object.
+func (l *editList) stripRowObject(b []byte, start int) error {
+	return l.inMember(b, start, "object", func(i int) error { return l.stripMetadata(b, i) })
+}
+
+// inMember calls fn with the value offset of each member named key of the
+// object at b[start:]; it does nothing if b[start:] is not an object.
+func (l *editList) inMember(b []byte, start int, key string, fn func(int) error) error {
+	if start >= len(b) || b[start] != '{' {
+		return nil
+	}
+	var it objectIter
+	it.begin(b, start)
+	for {
+		m, ok, err := it.next()
+		if err != nil || !ok {
+			return err
+		}
+		if it.keyIs(&m, key) {
+			if err := fn(m.valStart); err != nil {
+				return err
+			}
+		}
+		end, err := skipValue(b, m.valStart, 2)
+		if err != nil {
+			return err
+		}
+		it.valueEnd(end)
+	}
+}
+
+// forEachElement calls fn with the offset of each element of the array at
+// b[start:]; it does nothing if b[start:] is not an array.
+func (l *editList) forEachElement(b []byte, start int, fn func(int) error) error {
+	if start >= len(b) || b[start] != '[' {
+		return nil
+	}
+	var it arrayIter
+	it.begin(b, start)
+	for {
+		i, ok, err := it.next()
+		if err != nil || !ok {
+			return err
+		}
+		if err := fn(i); err != nil {
+			return err
+		}
+		end, err := skipValue(b, i, 2)
+		if err != nil {
+			return err
+		}
+		it.pos = end
+	}
+}
+
+// removeKey removes every member named key from the object at b[start:].
+func (l *editList) removeKey(b []byte, start int, key string) error {
+	if start >= len(b) || b[start] != '{' {
+		return nil
+	}
+	first := len(l.members)
+	var it objectIter
+	it.begin(b, start)
+	found := false
+	for {
+		m, ok, err := it.next()
+		if err != nil {
+			return err
+		}
+		if !ok {
+			break
+		}
+		end, err := skipValue(b, m.valStart, 2)
+		if err != nil {
+			return err
+		}
+		it.valueEnd(end)
+		match := it.keyIs(&m, key)
+		found = found || match
+		l.members = append(l.members, objMember{start: m.start, end: end, removed: match})
+	}
+	if found {
+		ms := l.members[first:]
+		for j := range ms {
+			if ms[j].removed {
+				l.removeMember(ms, j)
+			}
+		}
+	}
+	l.members = l.members[:first]
+	return nil
+}

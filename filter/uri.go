@@ -1,0 +1,91 @@
+package filter
+
+import "strconv"
+
+// splitRequestURI does what url.ParseRequestURI does with the apiserver's
+// logged req.URL.RequestURI(): it rejects control characters, cuts the query
+// at the first '?', and appends the percent-decoded path to dst. The path
+// view returned lies in dst's spare capacity when dst has room for it.
+func splitRequestURI(dst, uri []byte) (path, rawQuery []byte, err error) {
+	for i, c := range uri {
+		if c < 0x20 || c == 0x7f {
+			return nil, nil, &FieldError{Field: "requestURI", Offset: -1, Msg: "invalid control character at byte " + strconv.Itoa(i)}
+		}
+	}
+	if len(uri) == 0 {
+		return nil, nil, &FieldError{Field: "requestURI", Offset: -1, Msg: "empty"}
+	}
+	if string(uri) == "*" {
+		return uri, nil, nil
+	}
+	if uri[0] != '/' {
+		return nil, nil, &FieldError{Field: "requestURI", Offset: -1, Msg: "not an absolute path"}
+	}
+	rawPath := uri
+	if q := indexByte(uri, '?'); q >= 0 {
+		rawPath, rawQuery = uri[:q], uri[q+1:]
+	}
+	start := len(dst)
+	dst, ok := appendPercentDecoded(dst, rawPath, false)
+	if !ok {
+		return nil, nil, &FieldError{Field: "requestURI", Offset: -1, Msg: "invalid percent-encoding in path"}
+	}
+	return dst[start:], rawQuery, nil
+}
+
+// appendPercentDecoded appends s with %XX escapes decoded (and, in a query
+// component, '+' as a space) to dst; ok is false on a malformed escape, as
+// url.PathUnescape and url.QueryUnescape fail.
+func appendPercentDecoded(dst, s []byte, query bool) ([]byte, bool) {
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c == '%':
+			if i+2 >= len(s) || hexVal(s[i+1]) < 0 || hexVal(s[i+2]) < 0 {
+				return dst, false
+			}
+			dst = append(dst, byte(hexVal(s[i+1])<<4|hexVal(s[i+2])))
+			i += 2
+		case c == '+' && query:
+			dst = append(dst, ' ')
+		default:
+			dst = append(dst, c)
+		}
+	}
+	return dst, true
+}
+
+// queryComponentEquals reports whether the query component raw, decoded,
+// equals name. It does not allocate; malformed escapes never compare equal.
+func queryComponentEquals(raw []byte, name string) bool {
+	k := 0
+	for i := 0; i < len(raw); i++ {
+		c := raw[i]
+		switch c {
+		case '%':
+			if i+2 >= len(raw) || hexVal(raw[i+1]) < 0 || hexVal(raw[i+2]) < 0 {
+				return false
+			}
+			c = byte(hexVal(raw[i+1])<<4 | hexVal(raw[i+2]))
+			i += 2
+		case '+':
+			c = ' '
+		}
+		if k >= len(name) || name[k] != c {
+			return false
+		}
+		k++
+	}
+	return k == len(name)
+}
+
+func validPercentEncoding(s []byte) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] == '%' {
+			if i+2 >= len(s) || hexVal(s[i+1]) < 0 || hexVal(s[i+2]) < 0 {
+				return false
+			}
+			i += 2
+		}
+	}
+	return true
+}

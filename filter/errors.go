@@ -26,3 +26,5 @@ var ErrNotAuditEvent = errors.New("not an audit event")
 type notAuditEventError struct{ FieldError }
 
 func (e *notAuditEventError) Unwrap() error { return ErrNotAuditEvent }
+
+func (e *notAuditEventError) Error() string { return "not an audit event: " + e.FieldError.Error() }

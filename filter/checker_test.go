@@ -1,4 +1,4 @@
-package filter
+package filter_test
 
 import (
 	"slices"
@@ -8,6 +8,9 @@ import (
 	"k8s.io/apiserver/pkg/apis/audit"
 	"k8s.io/apiserver/pkg/authentication/user"
 	"k8s.io/apiserver/pkg/authorization/authorizer"
+
+	"github.com/auditstream/auditstream/filter"
+	"github.com/auditstream/auditstream/internal/reference"
 )
 
 // The request × rules matrix of k8s.io/apiserver's pkg/audit/policy/checker_test.go,
@@ -60,23 +63,6 @@ var checkerRules = map[string]audit.PolicyRule{
 		audit.StageRequestReceived, audit.StageResponseStarted, audit.StageResponseComplete}},
 }
 
-// attributesOf converts the apiserver's attributes to ours.
-func attributesOf(a authorizer.Attributes) Attributes {
-	out := Attributes{
-		Verb: []byte(a.GetVerb()), ResourceRequest: a.IsResourceRequest(), Path: []byte(a.GetPath()),
-		APIGroup: []byte(a.GetAPIGroup()), APIVersion: []byte(a.GetAPIVersion()), Namespace: []byte(a.GetNamespace()),
-		Resource: []byte(a.GetResource()), Subresource: []byte(a.GetSubresource()), Name: []byte(a.GetName()),
-	}
-	if u := a.GetUser(); u != nil {
-		out.HasUser = true
-		out.Username = []byte(u.GetName())
-		for _, g := range u.GetGroups() {
-			out.Groups = append(out.Groups, []byte(g))
-		}
-	}
-	return out
-}
-
 func checkDecision(t *testing.T, req string, wantLevel audit.Level, policyStages, wantOmit []audit.Stage, ruleNames ...string) {
 	t.Helper()
 	p := &audit.Policy{OmitStages: policyStages}
@@ -87,12 +73,12 @@ func checkDecision(t *testing.T, req string, wantLevel audit.Level, policyStages
 		}
 		p.Rules = append(p.Rules, r)
 	}
-	a := attributesOf(checkerAttrs[req])
-	d := compile(p).Decide(&a)
+	a := reference.FilterAttributes(checkerAttrs[req])
+	d := filter.CompileInternal(p).Decide(&a)
 	if d.Level.String() != string(wantLevel) {
 		t.Errorf("request %s, rules %s: level %s; want %s", req, strings.Join(ruleNames, ","), d.Level, wantLevel)
 	}
-	for st := Stage(1); st <= NumStages; st++ {
+	for st := filter.Stage(1); st <= filter.NumStages; st++ {
 		if want := slices.Contains(wantOmit, audit.Stage(st.String())); d.Omits(st) != want {
 			t.Errorf("request %s, rules %s: omits %s = %v; want %v", req, strings.Join(ruleNames, ","), st, d.Omits(st), want)
 		}
@@ -185,12 +171,12 @@ func TestOmitManagedFieldsPrecedence(t *testing.T) {
 		t.Helper()
 		p := &audit.Policy{OmitManagedFields: policyDefault, Rules: []audit.PolicyRule{
 			{Level: audit.LevelRequestResponse, Verbs: []string{"get"}, OmitManagedFields: rule}}}
-		a := Attributes{Verb: []byte("get")}
-		if got := compile(p).Decide(&a).OmitManagedFields; got != want {
+		a := filter.Attributes{Verb: []byte("get")}
+		if got := filter.CompileInternal(p).Decide(&a).OmitManagedFields; got != want {
 			t.Errorf("policy %v, rule %v: omitManagedFields %v; want %v", policyDefault, rule, got, want)
 		}
 		a.Verb = []byte("list") // no rule matches: the policy's default applies
-		if got := compile(p).Decide(&a).OmitManagedFields; got != policyDefault {
+		if got := filter.CompileInternal(p).Decide(&a).OmitManagedFields; got != policyDefault {
 			t.Errorf("policy %v, no match: omitManagedFields %v; want %v", policyDefault, got, policyDefault)
 		}
 	}

@@ -48,6 +48,9 @@ func describeGroupResources(gr auditinternal.GroupResources) string {
 		prefix = gr.Group + "/"
 	}
 	if len(gr.Resources) == 0 {
+		if prefix == "" {
+			return "(core)/*" // a bare "*" would read as every group
+		}
 		return prefix + "*"
 	}
 	parts := make([]string, len(gr.Resources))

@@ -17,7 +17,7 @@ type corpus struct {
 	lines [][]byte
 }
 
-func realCorpora(b *testing.B) []corpus {
+func realCorpora(b testing.TB) []corpus {
 	return []corpus{
 		{"audit2rbac", readLines(b, "audit2rbac-demo-full.v1beta1.jsonl")},
 		{"falco", readLines(b, "falco-k8s-audit-traces.jsonl")},

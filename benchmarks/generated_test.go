@@ -1,7 +1,25 @@
 package benchmarks
 
-import "testing"
+import (
+	"math/rand/v2"
+	"strconv"
+	"testing"
 
-// generatedCorpora returns realistic generated events of fixed sizes; filled
-// in once the generator offers sized events.
-func generatedCorpora(b *testing.B) []corpus { return nil }
+	"github.com/auditstream/auditstream/internal/gen"
+)
+
+// generatedCorpora returns realistic generated events of about 0.5, 4 and
+// 40 KB: Metadata-level events at the low end, events with request and
+// response bodies above.
+func generatedCorpora(tb testing.TB) []corpus {
+	r := rand.New(rand.NewPCG(1, 2))
+	var out []corpus
+	for _, size := range []int{512, 4 << 10, 40 << 10} {
+		lines := make([][]byte, 64)
+		for i := range lines {
+			lines[i] = gen.EventOfSize(r, size)
+		}
+		out = append(out, corpus{"gen-" + strconv.Itoa(size/1024) + "." + strconv.Itoa(size%1024*10/1024) + "KB", lines})
+	}
+	return out
+}

@@ -1,0 +1,153 @@
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/spf13/cobra"
+
+	"github.com/auditstream/auditstream/filter"
+	"github.com/auditstream/auditstream/internal/auditlog"
+	"github.com/auditstream/auditstream/internal/simulate"
+	"github.com/auditstream/auditstream/sink"
+)
+
+func newSimulateCommand() *cobra.Command {
+	var policyPath, comparePath, output, topic string
+	cmd := &cobra.Command{
+		Use:   "simulate --policy POLICY [--compare OTHER] [FILE|DIR ...]",
+		Short: "Report what a policy would keep, drop and send where, without sending anything",
+		Long: `Runs an audit log (files, rotated-log directories, gzip-compressed files or
+stdin) through the policy and reports, per rule, level, stage, target topic,
+user, verb and resource, the events and bytes read and kept. Rules that never
+matched are listed. --compare runs a second policy beside the first and shows
+the events the two decide differently. --output json writes the report in the
+form described by simulate.schema.json.`,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if output != "table" && output != "json" {
+				return fmt.Errorf("--output: %q is not one of table, json", output)
+			}
+			cfg := sink.DefaultConfig()
+			cfg.Topic = topic
+			topicFor := topicResolver(cfg)
+			newSim := func(path string) (*simulate.Simulator, error) {
+				p, err := loadPolicy(cmd, path)
+				if err != nil {
+					return nil, err
+				}
+				return simulate.New(p, path, topicFor), nil
+			}
+			a, err := newSim(policyPath)
+			if err != nil {
+				return err
+			}
+			inputs, err := auditlog.ExpandRotated(args)
+			if err != nil {
+				return err
+			}
+			in := auditlog.NewReader(inputs, cmd.InOrStdin())
+			defer in.Close()
+			progress := newProgress(cmd.ErrOrStderr(), inputs)
+			in.OnProgress(progress.set)
+			defer progress.finish()
+			out := cmd.OutOrStdout()
+			if comparePath == "" {
+				if err := readAll(in, cmd.ErrOrStderr(), func(line []byte, _ auditlog.Position) error {
+					_, _, err := a.Add(line)
+					return err
+				}); err != nil {
+					return err
+				}
+				progress.finish()
+				return writeReport(out, output, a.Report())
+			}
+			b, err := newSim(comparePath)
+			if err != nil {
+				return err
+			}
+			c := simulate.NewComparison(a, b)
+			if err := readAll(in, cmd.ErrOrStderr(), func(line []byte, pos auditlog.Position) error {
+				return c.Add(line, pos.String())
+			}); err != nil {
+				return err
+			}
+			progress.finish()
+			return writeComparison(out, output, c.Report())
+		},
+	}
+	cmd.Flags().StringVar(&policyPath, "policy", "", "audit policy file (audit.k8s.io/v1)")
+	cmd.Flags().StringVar(&comparePath, "compare", "", "a second policy to compare with the first")
+	cmd.Flags().StringVarP(&output, "output", "o", "table", "table or json")
+	cmd.Flags().StringVar(&topic, "topic", "k8s-audit.{stage}", "Kafka topic template, as the plugin's topic key")
+	_ = cmd.MarkFlagRequired("policy")
+	return cmd
+}
+
+// readAll calls fn for every line; lines that are not audit events are
+// counted by the simulator and reported here, bounded.
+func readAll(in *auditlog.Reader, stderr io.Writer, fn func([]byte, auditlog.Position) error) error {
+	bad := 0
+	for {
+		line, pos, err := in.Next()
+		if err == io.EOF {
+			break
+		}
+		if err == nil && len(line) == 0 {
+			continue
+		}
+		if err == nil {
+			if err = fn(line, pos); err != nil {
+				err = fmt.Errorf("%s: %w", pos, err)
+			}
+		} else if !errors.Is(err, auditlog.ErrLineTooLong) {
+			return err
+		}
+		if err != nil {
+			if bad++; bad <= maxReportedLines {
+				fmt.Fprintln(stderr, "skipped:", err)
+			}
+		}
+	}
+	if bad > 0 {
+		fmt.Fprintf(stderr, "skipped %d lines that are not audit events\n", bad)
+	}
+	return nil
+}
+
+// topicResolver names the topic of each stage as the sink would.
+func topicResolver(cfg sink.Config) func(filter.Stage) string {
+	var names [filter.NumStages + 1]string
+	for st := filter.Stage(1); st <= filter.NumStages; st++ {
+		names[st] = cfg.TopicFor(st.String())
+	}
+	return func(s filter.Stage) string { return names[s] }
+}
+
+func writeReport(w io.Writer, output string, r simulate.Report) error {
+	if output == "json" {
+		return writeJSON(w, r)
+	}
+	return renderReport(w, r)
+}
+
+func writeComparison(w io.Writer, output string, r simulate.CompareReport) error {
+	if output == "json" {
+		return writeJSON(w, r)
+	}
+	return renderComparison(w, r)
+}
+
+func writeJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}
+
+// isTerminal reports whether w is a terminal, where a progress bar belongs.
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	return ok && isTerminalFd(f.Fd())
+}

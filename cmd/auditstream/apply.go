@@ -52,7 +52,7 @@ func applyPolicy(p *filter.Policy, in *auditlog.Reader, stdout, stderr io.Writer
 	bad := 0
 	for {
 		line, pos, err := in.Next()
-		if err == io.EOF {
+		if errors.Is(err, io.EOF) {
 			break
 		}
 		if err == nil {
@@ -76,7 +76,9 @@ func applyPolicy(p *filter.Policy, in *auditlog.Reader, stdout, stderr io.Writer
 		}
 		bad++
 		if strict {
-			w.Flush()
+			if err := w.Flush(); err != nil {
+				return err
+			}
 			return &exitError{code: exitBadInput, err: err}
 		}
 		if bad <= maxReportedLines {

@@ -11,7 +11,7 @@ import (
 
 // renderReport prints a simulation for people: a summary, then one aligned
 // table per breakdown.
-func renderReport(w io.Writer, r simulate.Report) error {
+func renderReport(w io.Writer, r *simulate.Report) error {
 	fmt.Fprintf(w, "Policy %s: %d events read", r.Policy, r.Events)
 	if r.Invalid > 0 {
 		fmt.Fprintf(w, ", %d not audit events (skipped)", r.Invalid)
@@ -58,14 +58,14 @@ func renderReport(w io.Writer, r simulate.Report) error {
 
 // renderComparison prints both reports' rules side by side, then the events
 // the policies decide differently.
-func renderComparison(w io.Writer, c simulate.CompareReport) error {
+func renderComparison(w io.Writer, c *simulate.CompareReport) error {
 	fmt.Fprintf(w, "A: %s kept %d of %d events, %s\n", c.A.Policy, c.A.Kept.Events, c.A.In.Events, bytesIEC(c.A.Kept.Bytes))
 	fmt.Fprintf(w, "B: %s kept %d of %d events, %s\n\n", c.B.Policy, c.B.Kept.Events, c.B.In.Events, bytesIEC(c.B.Kept.Bytes))
 	t := newTable(w)
 	t.row("A RULE", "MATCHED", "KEPT", "B RULE", "MATCHED", "KEPT")
 	rows := max(len(c.A.Rules), len(c.B.Rules)) + 1
 	for i := range rows {
-		a, b := ruleAt(c.A, i), ruleAt(c.B, i)
+		a, b := ruleAt(&c.A, i), ruleAt(&c.B, i)
 		t.row(a.Description, blankIfNone(a), keptIfAny(a), b.Description, blankIfNone(b), keptIfAny(b))
 	}
 	t.flush()
@@ -88,7 +88,7 @@ func renderComparison(w io.Writer, c simulate.CompareReport) error {
 
 // ruleAt returns rule i of a report, its no-match row after the last rule,
 // and an empty row beyond.
-func ruleAt(r simulate.Report, i int) simulate.RuleRow {
+func ruleAt(r *simulate.Report, i int) simulate.RuleRow {
 	switch {
 	case i < len(r.Rules):
 		return r.Rules[i]
@@ -166,6 +166,6 @@ func (t *table) row(cells ...any) {
 }
 
 func (t *table) flush() {
-	t.tw.Flush()
+	_ = t.tw.Flush()
 	fmt.Fprintln(t.w)
 }

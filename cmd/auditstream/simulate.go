@@ -32,7 +32,7 @@ form described by simulate.schema.json.`,
 			}
 			cfg := sink.DefaultConfig()
 			cfg.Topic = topic
-			topicFor := topicResolver(cfg)
+			topicFor := topicResolver(&cfg)
 			newSim := func(path string) (*simulate.Simulator, error) {
 				p, err := loadPolicy(cmd, path)
 				if err != nil {
@@ -62,7 +62,8 @@ form described by simulate.schema.json.`,
 					return err
 				}
 				progress.finish()
-				return writeReport(out, output, a.Report())
+				report := a.Report()
+				return writeReport(out, output, &report)
 			}
 			b, err := newSim(comparePath)
 			if err != nil {
@@ -75,7 +76,8 @@ form described by simulate.schema.json.`,
 				return err
 			}
 			progress.finish()
-			return writeComparison(out, output, c.Report())
+			report := c.Report()
+			return writeComparison(out, output, &report)
 		},
 	}
 	cmd.Flags().StringVar(&policyPath, "policy", "", "audit policy file (audit.k8s.io/v1)")
@@ -92,7 +94,7 @@ func readAll(in *auditlog.Reader, stderr io.Writer, fn func([]byte, auditlog.Pos
 	bad := 0
 	for {
 		line, pos, err := in.Next()
-		if err == io.EOF {
+		if errors.Is(err, io.EOF) {
 			break
 		}
 		if err == nil && len(line) == 0 {
@@ -118,7 +120,7 @@ func readAll(in *auditlog.Reader, stderr io.Writer, fn func([]byte, auditlog.Pos
 }
 
 // topicResolver names the topic of each stage as the sink would.
-func topicResolver(cfg sink.Config) func(filter.Stage) string {
+func topicResolver(cfg *sink.Config) func(filter.Stage) string {
 	var names [filter.NumStages + 1]string
 	for st := filter.Stage(1); st <= filter.NumStages; st++ {
 		names[st] = cfg.TopicFor(st.String())
@@ -126,14 +128,14 @@ func topicResolver(cfg sink.Config) func(filter.Stage) string {
 	return func(s filter.Stage) string { return names[s] }
 }
 
-func writeReport(w io.Writer, output string, r simulate.Report) error {
+func writeReport(w io.Writer, output string, r *simulate.Report) error {
 	if output == "json" {
 		return writeJSON(w, r)
 	}
 	return renderReport(w, r)
 }
 
-func writeComparison(w io.Writer, output string, r simulate.CompareReport) error {
+func writeComparison(w io.Writer, output string, r *simulate.CompareReport) error {
 	if output == "json" {
 		return writeJSON(w, r)
 	}

@@ -71,7 +71,7 @@ func (r *Reader) Next() ([]byte, Position, error) {
 			r.inputs = r.inputs[1:]
 		}
 		line, err := r.readLine()
-		if err == io.EOF {
+		if errors.Is(err, io.EOF) {
 			r.closeCurrent()
 			if len(line) == 0 {
 				continue
@@ -99,13 +99,13 @@ func (r *Reader) readLine() ([]byte, error) {
 				r.buf = append(r.buf, chunk...)
 			}
 		}
-		if err == bufio.ErrBufferFull {
+		if errors.Is(err, bufio.ErrBufferFull) {
 			continue
 		}
 		if r.progress != nil {
 			r.progress(r.bytesIn)
 		}
-		if err != nil && (err != io.EOF || len(chunk) == 0 && len(r.buf) == 0 && !r.tooLong) {
+		if err != nil && (!errors.Is(err, io.EOF) || len(chunk) == 0 && len(r.buf) == 0 && !r.tooLong) {
 			return nil, err
 		}
 		r.pos.Line++
@@ -150,7 +150,4 @@ func (r *Reader) closeCurrent() {
 }
 
 // Close releases the open input, if any.
-func (r *Reader) Close() error {
-	r.closeCurrent()
-	return nil
-}
+func (r *Reader) Close() { r.closeCurrent() }

@@ -26,7 +26,7 @@ func ExpandRotated(args []string) ([]string, error) {
 		var live, backups []string
 		for _, e := range entries {
 			n := e.Name()
-			if e.IsDir() || !(strings.HasSuffix(n, ".log") || strings.HasSuffix(n, ".log.gz")) {
+			if e.IsDir() || !strings.HasSuffix(n, ".log") && !strings.HasSuffix(n, ".log.gz") {
 				continue
 			}
 			if isBackupName(n) {

@@ -2,6 +2,7 @@ package chunk
 
 import (
 	"encoding/json"
+	"errors"
 	"io"
 	"testing"
 
@@ -31,7 +32,7 @@ func BenchmarkReaderLookupLog(b *testing.B) {
 		n := 0
 		for {
 			rec, err := r.Next()
-			if err == io.EOF {
+			if errors.Is(err, io.EOF) {
 				break
 			}
 			if err != nil {
@@ -82,7 +83,7 @@ func BenchmarkReaderAppendJSONChunk(b *testing.B) {
 		r.Reset(chunk)
 		for {
 			rec, err := r.Next()
-			if err == io.EOF {
+			if errors.Is(err, io.EOF) {
 				break
 			}
 			if err != nil {

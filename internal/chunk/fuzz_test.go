@@ -34,7 +34,7 @@ func FuzzReader(f *testing.F) {
 				t.Fatalf("more than %d events from %d bytes: the reader loops", i, len(data))
 			}
 			rec, err := r.Next()
-			if err == io.EOF {
+			if errors.Is(err, io.EOF) {
 				if r.Offset() != len(data) {
 					t.Fatalf("io.EOF at offset %d of %d", r.Offset(), len(data))
 				}
@@ -49,7 +49,7 @@ func FuzzReader(f *testing.F) {
 					t.Fatalf("error offset %d outside [%d, %d] or event %d: %v", e.Offset, last, len(data), e.Event, e)
 				}
 				if !e.Skipped {
-					if _, err2 := r.Next(); err2 != err {
+					if _, err2 := r.Next(); !errors.Is(err2, err) {
 						t.Fatalf("fatal error not sticky: %v then %v", err, err2)
 					}
 					break

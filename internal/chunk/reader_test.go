@@ -95,7 +95,7 @@ func TestReaderFormats(t *testing.T) {
 			if err != nil || !found || string(val) != line {
 				t.Errorf("LookupString(log) = %q, %v, %v", val, found, err)
 			}
-			if _, err := r.Next(); err != io.EOF {
+			if _, err := r.Next(); !errors.Is(err, io.EOF) {
 				t.Errorf("second Next: %v, want io.EOF", err)
 			}
 			if r.Offset() != len(tc.chunk) || r.Events() != 1 || r.GroupMarkers() != 0 {
@@ -136,7 +136,7 @@ func TestReaderSkipsGroupMarkers(t *testing.T) {
 	var got []string
 	for {
 		rec, err := r.Next()
-		if err == io.EOF {
+		if errors.Is(err, io.EOF) {
 			break
 		}
 		if err != nil {
@@ -156,7 +156,7 @@ func TestReaderSkipsGroupMarkers(t *testing.T) {
 		t.Errorf("GroupMarkers, Events, Offset = %d, %d, %d; want 4, 8, %d",
 			r.GroupMarkers(), r.Events(), r.Offset(), bounds[len(bounds)-1])
 	}
-	if _, err := r.Next(); err != io.EOF {
+	if _, err := r.Next(); !errors.Is(err, io.EOF) {
 		t.Errorf("Next after EOF: %v", err)
 	}
 }
@@ -178,7 +178,7 @@ func TestReaderReadGroups(t *testing.T) {
 			t.Errorf("event %d: Offset = %d, want %d", i, rec.Offset, bounds[i])
 		}
 	}
-	if _, err := r.Next(); err != io.EOF {
+	if _, err := r.Next(); !errors.Is(err, io.EOF) {
 		t.Errorf("Next at end: %v", err)
 	}
 	if r.GroupMarkers() != 4 {
@@ -288,7 +288,7 @@ func TestReaderErrors(t *testing.T) {
 				if r.Events() != 2 {
 					t.Errorf("Events = %d, want 2", r.Events())
 				}
-			} else if err2 != err {
+			} else if !errors.Is(err2, err) {
 				t.Errorf("Next after fatal error = %v, want the same error", err2)
 			}
 		})
@@ -358,7 +358,7 @@ func TestReaderTruncation(t *testing.T) {
 			t.Errorf("cut %d: %d records, want %d", cut, n, normalsBefore(cut))
 		}
 		if isBound[cut] {
-			if err != io.EOF {
+			if !errors.Is(err, io.EOF) {
 				t.Errorf("cut %d (event boundary): %v, want io.EOF", cut, err)
 			}
 			continue
@@ -371,7 +371,7 @@ func TestReaderTruncation(t *testing.T) {
 		if e.Offset < r.Offset() || e.Offset > cut {
 			t.Errorf("cut %d: error offset %d outside [%d, %d]", cut, e.Offset, r.Offset(), cut)
 		}
-		if _, err2 := r.Next(); err2 != err {
+		if _, err2 := r.Next(); !errors.Is(err2, err) {
 			t.Errorf("cut %d: error is not sticky: %v", cut, err2)
 		}
 	}
@@ -379,11 +379,11 @@ func TestReaderTruncation(t *testing.T) {
 
 func TestReaderEmptyAndReset(t *testing.T) {
 	var r Reader
-	if _, err := r.Next(); err != io.EOF {
+	if _, err := r.Next(); !errors.Is(err, io.EOF) {
 		t.Errorf("zero Reader: %v, want io.EOF", err)
 	}
 	r.Reset([]byte{0xc1})
-	if _, err := r.Next(); err == nil || err == io.EOF {
+	if _, err := r.Next(); err == nil || errors.Is(err, io.EOF) {
 		t.Fatalf("bad chunk: %v", err)
 	}
 	chunk, _ := groupedChunk()
@@ -408,7 +408,7 @@ func TestReaderZeroAllocs(t *testing.T) {
 		for {
 			rec, err := r.Next()
 			if err != nil {
-				if err != io.EOF {
+				if !errors.Is(err, io.EOF) {
 					t.Fatal(err)
 				}
 				break

@@ -1,0 +1,88 @@
+# shellcheck shell=bash disable=SC2034 # the variables are used by the scripts that source this
+# Shared settings for scripts/kafka/*.sh; sourced, never run.
+# Everything lives under .cache/kafka/ (git-ignored) in the repository root:
+#   libs/  jars resolved from Maven Central by pom.xml (kept by kafka-down)
+#   run/   config, TLS material, KRaft data, pid file and the env file tests read
+#   logs/  broker, storage-tool and mvn output, kept for debugging
+
+# Work from the repository root whatever the caller's directory, so that
+# every path below is relative to it and nothing names this machine.
+KAFKA_SCRIPTS_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+cd "$KAFKA_SCRIPTS_DIR/../.." || exit 1
+REPO_ROOT="$(pwd)"
+
+CACHE_DIR=".cache/kafka"
+LIBS_DIR="$CACHE_DIR/libs"
+RUN_DIR="$CACHE_DIR/run"
+LOG_DIR="$CACHE_DIR/logs"
+TLS_DIR="$RUN_DIR/tls"
+DATA_DIR="$RUN_DIR/data"
+PID_FILE="$RUN_DIR/kafka.pid"
+ENV_FILE="$RUN_DIR/env"
+BROKER_LOG="$LOG_DIR/broker.log"
+LOCK_FILE="$CACHE_DIR/lock"
+
+# Loopback only: this broker is for tests on this machine and nothing else.
+HOST="127.0.0.1"
+PLAINTEXT_PORT=39092
+SASL_SSL_PORT=39093
+CONTROLLER_PORT=39094
+
+SCRAM_USER="auditstream"
+
+# How long to wait, in seconds, before declaring failure. The broker starts
+# in about 3 s on an idle 2-core machine, but took 50 s on one loaded with
+# parallel builds; the bound is for a broker that will never start.
+START_TIMEOUT="${KAFKA_START_TIMEOUT:-180}"
+STOP_TIMEOUT="${KAFKA_STOP_TIMEOUT:-30}"
+
+log() { printf 'kafka: %s\n' "$*" >&2; }
+die() { printf 'kafka: error: %s\n' "$*" >&2; exit 1; }
+
+# port_open PORT: true when something accepts TCP connections on HOST:PORT.
+port_open() { (exec 3<>"/dev/tcp/$HOST/$1") 2>/dev/null; }
+
+# The broker's config file, by absolute path: it is what tells this
+# checkout's broker apart from any other java process on the machine.
+BROKER_CONFIG="$REPO_ROOT/$RUN_DIR/server.properties"
+
+# is_broker PID: true when PID is this checkout's running broker, judged by
+# its command line (arguments kafka.Kafka and BROKER_CONFIG), so a stale pid
+# file whose number was reused by another process is never acted upon.
+is_broker() {
+  [[ "$1" =~ ^[0-9]+$ ]] &&
+    grep -qszxF -- kafka.Kafka "/proc/$1/cmdline" &&
+    grep -qszxF -- "$BROKER_CONFIG" "/proc/$1/cmdline"
+}
+
+# broker_pid: prints the pid of this checkout's running broker, from the pid
+# file or else (pid file lost) by looking for its command line in /proc.
+broker_pid() {
+  local pid f
+  if [[ -f "$PID_FILE" ]]; then
+    pid="$(<"$PID_FILE")"
+    if is_broker "$pid"; then
+      echo "$pid"
+      return 0
+    fi
+  fi
+  while read -r f; do
+    pid="${f#/proc/}"
+    pid="${pid%/cmdline}"
+    if is_broker "$pid"; then
+      echo "$pid"
+      return 0
+    fi
+  done < <(grep -lszxF -- "$BROKER_CONFIG" /proc/[0-9]*/cmdline)
+  return 1
+}
+
+# Serialise kafka-up/kafka-down: several engineers (or parallel make jobs)
+# may call them at once, and two brokers formatting one directory is a mess.
+take_lock() {
+  mkdir -p "$CACHE_DIR"
+  exec 9>"$LOCK_FILE"
+  if ! flock -w 120 9; then
+    die "another kafka-up/kafka-down has held $LOCK_FILE for 2 minutes"
+  fi
+}

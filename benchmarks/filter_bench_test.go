@@ -6,6 +6,7 @@ import (
 	"k8s.io/apiserver/pkg/authorization/authorizer"
 
 	"github.com/auditstream/auditstream/filter"
+	"github.com/auditstream/auditstream/internal/attrconv"
 	"github.com/auditstream/auditstream/internal/reference"
 )
 
@@ -47,7 +48,7 @@ func BenchmarkDecide(b *testing.B) {
 				b.Fatal(err)
 			}
 			refAttrs = append(refAttrs, a)
-			ourAttrs = append(ourAttrs, reference.FilterAttributes(a))
+			ourAttrs = append(ourAttrs, attrconv.FromAuthorizer(a))
 		}
 		b.Run(c.name+"/impl=auditstream", func(b *testing.B) {
 			b.ReportAllocs()

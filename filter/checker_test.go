@@ -10,7 +10,7 @@ import (
 	"k8s.io/apiserver/pkg/authorization/authorizer"
 
 	"github.com/auditstream/auditstream/filter"
-	"github.com/auditstream/auditstream/internal/reference"
+	"github.com/auditstream/auditstream/internal/attrconv"
 )
 
 // The request × rules matrix of k8s.io/apiserver's pkg/audit/policy/checker_test.go,
@@ -73,7 +73,7 @@ func checkDecision(t *testing.T, req string, wantLevel audit.Level, policyStages
 		}
 		p.Rules = append(p.Rules, r)
 	}
-	a := reference.FilterAttributes(checkerAttrs[req])
+	a := attrconv.FromAuthorizer(checkerAttrs[req])
 	d := filter.CompileInternal(p).Decide(&a)
 	if d.Level.String() != string(wantLevel) {
 		t.Errorf("request %s, rules %s: level %s; want %s", req, strings.Join(ruleNames, ","), d.Level, wantLevel)

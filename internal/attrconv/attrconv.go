@@ -1,4 +1,8 @@
-package reference
+// Package attrconv converts the apiserver's authorizer attributes to the
+// fast path's, for tests and benchmarks that feed both evaluators the same
+// request. It lives apart from internal/reference so that the reference
+// depends on nothing it checks.
+package attrconv
 
 import (
 	"k8s.io/apiserver/pkg/authorization/authorizer"
@@ -6,9 +10,9 @@ import (
 	"github.com/auditstream/auditstream/filter"
 )
 
-// FilterAttributes converts the apiserver's attributes to the fast path's, so
+// FromAuthorizer converts the apiserver's attributes to the fast path's, so
 // that both evaluators can be fed the very same request.
-func FilterAttributes(a authorizer.Attributes) filter.Attributes {
+func FromAuthorizer(a authorizer.Attributes) filter.Attributes {
 	out := filter.Attributes{
 		Verb: []byte(a.GetVerb()), ResourceRequest: a.IsResourceRequest(), Path: []byte(a.GetPath()),
 		APIGroup: []byte(a.GetAPIGroup()), APIVersion: []byte(a.GetAPIVersion()), Namespace: []byte(a.GetNamespace()),

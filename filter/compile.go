@@ -1,6 +1,7 @@
 package filter
 
 import (
+	"slices"
 	"strings"
 
 	auditinternal "k8s.io/apiserver/pkg/apis/audit"
@@ -105,6 +106,7 @@ func compile(p *auditinternal.Policy) *Policy {
 		cp.rules[i] = cr
 		cp.descriptions[i] = describeRule(i, r)
 	}
+	cp.index = buildIndex(cp.rules)
 	return cp
 }
 
@@ -160,4 +162,129 @@ func compileURL(u string) urlPattern {
 		p.prefix, p.stem = true, strings.TrimRight(u, "*")
 	}
 	return p
+}
+
+// ruleIndex narrows the rules worth trying for a request, by what the
+// request is: non-resource, or a resource request of some API group and
+// resource. Each list keeps policy order and leaves out only rules that
+// cannot match, so first-match semantics are unchanged. Most events of a busy
+// cluster concern resources that few rules name, so they try a handful of
+// rules, not all of them.
+type ruleIndex struct {
+	nonResource []int32
+	groups      stringSet    // the API groups rules name, apart from "*"
+	byGroup     []groupIndex // for groups.items[i]
+	otherGroup  groupIndex   // for a group no rule names
+}
+
+type groupIndex struct {
+	resources     stringSet // the resources rules name for this group
+	byResource    [][]int32 // candidates for resources.items[i]
+	otherResource []int32   // candidates for a resource no rule names
+}
+
+func buildIndex(rules []rule) ruleIndex {
+	var idx ruleIndex
+	for i := range rules {
+		if rules[i].scope != scopeResource {
+			idx.nonResource = append(idx.nonResource, int32(i))
+		}
+	}
+	var groups []string
+	for i := range rules {
+		for _, gr := range rules[i].resources {
+			if !gr.anyGroup {
+				groups = append(groups, gr.group)
+			}
+		}
+	}
+	idx.groups = newStringSet(dedupe(groups))
+	idx.byGroup = make([]groupIndex, len(idx.groups.items))
+	for gi, g := range idx.groups.items {
+		idx.byGroup[gi] = buildGroupIndex(rules, g, true)
+	}
+	idx.otherGroup = buildGroupIndex(rules, "", false)
+	return idx
+}
+
+// buildGroupIndex indexes the rules for group g (known: a group some rule
+// names; otherwise any group no rule names).
+func buildGroupIndex(rules []rule, g string, known bool) groupIndex {
+	applies := func(gr *groupResources) bool { return gr.anyGroup || known && gr.group == g }
+	var names []string
+	for i := range rules {
+		for j := range rules[i].resources {
+			if gr := &rules[i].resources[j]; applies(gr) {
+				for _, p := range gr.patterns {
+					names = append(names, p.resourceNames()...)
+				}
+			}
+		}
+	}
+	gx := groupIndex{resources: newStringSet(dedupe(names))}
+	gx.byResource = make([][]int32, len(gx.resources.items))
+	for ri, res := range gx.resources.items {
+		for i := range rules {
+			if rules[i].mayMatch(applies, res, true) {
+				gx.byResource[ri] = append(gx.byResource[ri], int32(i))
+			}
+		}
+	}
+	for i := range rules {
+		if rules[i].mayMatch(applies, "", false) {
+			gx.otherResource = append(gx.otherResource, int32(i))
+		}
+	}
+	return gx
+}
+
+// mayMatch tells whether the rule can match a resource request whose group
+// entries are those for which applies is true, for resource res (known: a
+// resource some pattern names; otherwise any resource no pattern names).
+func (r *rule) mayMatch(applies func(*groupResources) bool, res string, known bool) bool {
+	switch {
+	case r.scope == scopeNonResource:
+		return false
+	case r.scope == scopeAll || len(r.resources) == 0:
+		return true
+	}
+	for j := range r.resources {
+		gr := &r.resources[j]
+		if !applies(gr) {
+			continue
+		}
+		if gr.allResources {
+			return true
+		}
+		for _, p := range gr.patterns {
+			if p.any || p.anyResource {
+				return true
+			}
+			if known && slices.Contains(p.resourceNames(), res) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// resourceNames lists the resources a pattern can match by name; "*" and
+// "*/sub" match any resource and name none.
+func (p *resourcePattern) resourceNames() []string {
+	var names []string
+	if p.exactBare {
+		names = append(names, p.bare)
+	}
+	if p.exactSub {
+		names = append(names, p.subRes)
+	}
+	if p.anySubres {
+		names = append(names, p.anySubresOf)
+	}
+	return names
+}
+
+func dedupe(names []string) []string {
+	slices.Sort(names)
+	return slices.Compact(names)
 }

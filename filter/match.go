@@ -5,13 +5,29 @@ import "bytes"
 // Decide evaluates the policy against a: the first matching rule wins; no
 // match is LevelNone. It allocates nothing and is safe for concurrent use.
 func (p *Policy) Decide(a *Attributes) Decision {
-	for i := range p.rules {
+	for _, i := range p.candidates(a) {
 		r := &p.rules[i]
 		if r.matches(a) {
-			return Decision{Level: r.level, OmitStages: r.omitStages, OmitManagedFields: r.omitManagedFields, Rule: i}
+			return Decision{Level: r.level, OmitStages: r.omitStages, OmitManagedFields: r.omitManagedFields, Rule: int(i)}
 		}
 	}
 	return p.fallback
+}
+
+// candidates returns, in policy order, the rules that can match a at all.
+func (p *Policy) candidates(a *Attributes) []int32 {
+	x := &p.index
+	if !a.ResourceRequest {
+		return x.nonResource
+	}
+	gx := &x.otherGroup
+	if g := x.groups.indexOf(a.APIGroup); g >= 0 {
+		gx = &x.byGroup[g]
+	}
+	if r := gx.resources.indexOf(a.Resource); r >= 0 {
+		return gx.byResource[r]
+	}
+	return gx.otherResource
 }
 
 // matches mirrors k8s.io/apiserver/pkg/audit/policy.ruleMatches: every list a

@@ -16,6 +16,7 @@ import (
 // Policy is a compiled audit policy. It is immutable and safe for concurrent use.
 type Policy struct {
 	rules []rule
+	index ruleIndex
 	// fallback is the decision when no rule matches: level None with the
 	// policy's own omitStages and omitManagedFields, as the apiserver returns.
 	fallback     Decision

@@ -28,14 +28,17 @@ func newStringSet(list []string) stringSet {
 // any reports whether the set is empty, which in a policy rule means "any value".
 func (s *stringSet) any() bool { return len(s.items) == 0 }
 
-func (s *stringSet) has(b []byte) bool {
+func (s *stringSet) has(b []byte) bool { return s.indexOf(b) >= 0 }
+
+// indexOf returns the position of b in s.items, or -1.
+func (s *stringSet) indexOf(b []byte) int {
 	if !s.sorted {
-		for _, it := range s.items {
+		for i, it := range s.items {
 			if it == string(b) {
-				return true
+				return i
 			}
 		}
-		return false
+		return -1
 	}
 	lo, hi := 0, len(s.items)
 	for lo < hi {
@@ -46,5 +49,8 @@ func (s *stringSet) has(b []byte) bool {
 			hi = m
 		}
 	}
-	return lo < len(s.items) && s.items[lo] == string(b)
+	if lo < len(s.items) && s.items[lo] == string(b) {
+		return lo
+	}
+	return -1
 }

@@ -5,7 +5,7 @@ PLUGIN_SO := $(BUILD)/out_auditstream.so
 CLI       := $(BUILD)/auditstream
 GOFILES   := $(shell find . -name '*.go' -not -path './.cache/*')
 
-.PHONY: all build plugin test test-go test-race lint fmt vet bench fuzz demo kafka-up kafka-down kcat clean
+.PHONY: all build plugin test test-go test-faults test-race lint fmt vet bench fuzz demo kafka-up kafka-down kcat clean
 
 all: build plugin
 
@@ -21,10 +21,15 @@ $(PLUGIN_SO): $(GOFILES) go.mod go.sum
 
 # The whole suite, as CI runs it. The Kafka tests need the local broker, so
 # it is started first (a no-op when it already runs) and left running.
-test: lint kafka-up test-go
+test: lint kafka-up test-go test-faults
 
 test-go:
 	$(GO) test -count=1 -timeout 30m ./...
+
+# Tests that stop, restart or freeze the broker. They run alone, after every
+# other test, since the broker comes back empty and with a new SCRAM password.
+test-faults:
+	AUDITSTREAM_FAULT_TESTS=1 $(GO) test -count=1 -timeout 15m ./sink/faulttest
 
 test-race:
 	$(GO) test -race -count=1 ./filter/... ./sink/...
@@ -51,6 +56,8 @@ bench:
 FUZZTIME ?= 60s
 fuzz:
 	$(GO) test ./filter -run='^$$' -fuzz=FuzzAppendEvent -fuzztime=$(FUZZTIME)
+	$(GO) test ./internal/chunk -run='^$$' -fuzz=FuzzReader -fuzztime=$(FUZZTIME)
+	$(GO) test ./sink -run='^$$' -fuzz=FuzzAppendTruncated -fuzztime=$(FUZZTIME)
 
 clean:
 	rm -rf $(BUILD)

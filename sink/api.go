@@ -19,16 +19,26 @@ type Event struct {
 }
 
 // The rest of this file is the contract the plugin and the CLI build on; the
-// implementation lives beside it.
+// implementation lives beside it, one concept per file: config.go and
+// config_keys.go the settings, security.go TLS and SASL, sink.go
+// New/Close/Stats/Check, deliver.go the delivery loop, message.go events to
+// messages, batch.go their reusable buffers and grouping, truncate.go the
+// apiserver's truncation on the bytes, errors.go error classes, metacache.go
+// a cache in front of kafka-go's transport, stats.go and log.go.
 //
-//	type Config struct{ ... }                       // every setting, with defaults
+//	type Config struct{ ... }                       // every setting, with defaults (config.go)
 //	func DefaultConfig() Config
 //	func ConfigFromKeys(get func(key string) string) (Config, error)
-//	                                                // plugin key names; errors name the key
-//	func New(cfg Config, log Logger) (*Sink, error)
+//	                                                // plugin key names (Keys()); errors name the key
+//	func (c *Config) Validate() error
+//	func (c *Config) TopicFor(stage string) string
+//	type Logger func(level LogLevel, msg string)    // caller formats and prints; nil discards
+//	func New(cfg Config, log Logger) (*Sink, error) // reads TLS files and the SASL password; no I/O to Kafka
 //	func (s *Sink) Deliver(ctx context.Context, events []Event) error
 //	                                                // nil: every event acknowledged (or truncated,
-//	                                                // dead-lettered or dropped as configured, and counted)
+//	                                                // dead-lettered or dropped as configured, and counted);
+//	                                                // else a *DeliveryError; safe for concurrent calls
 //	func IsRetryable(err error) bool                // whether retrying the same batch later can help
-//	func (s *Sink) Close(ctx context.Context) error // flushes within ctx's deadline
+//	func (s *Sink) Check(ctx context.Context) error // metadata of every topic: fail fast at start
+//	func (s *Sink) Close(ctx context.Context) error // waits for Deliver calls until ctx's deadline
 //	func (s *Sink) Stats() Stats                    // counters per topic and outcome

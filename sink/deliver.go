@@ -1,0 +1,291 @@
+package sink
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/segmentio/kafka-go"
+)
+
+// Backoff between attempts of one Deliver call. The first retry comes soon,
+// for a connection that was merely stale; later ones space out so that a
+// broker coming back is not hammered by every worker at once.
+const (
+	backoffMin = 100 * time.Millisecond
+	backoffMax = 2 * time.Second
+)
+
+// Deliver produces one message per event and returns when every one is
+// acknowledged by the broker (as required_acks says), or was handled as
+// configured: truncated, dead-lettered or dropped, and counted. Otherwise it
+// returns a *DeliveryError: IsRetryable tells whether handing the same events
+// again later can help.
+//
+// Transient failures (broker unreachable, leader moving, timeouts, not enough
+// replicas) are retried inside the call, with backoff, for the messages that
+// failed only, until delivery_timeout or ctx ends the call. A message whose
+// partition already acknowledged it is never sent again by the same call; a
+// retry of the whole batch by the caller after an error does resend the events
+// that were acknowledged, so consumers may see duplicates (same auditID and
+// stage), never a loss.
+//
+// Deliver does not keep events or their byte slices after it returns. It is
+// safe to call from several goroutines at once.
+func (s *Sink) Deliver(ctx context.Context, events []Event) error {
+	if len(events) == 0 {
+		return nil
+	}
+	if !s.enter() {
+		return ErrClosed
+	}
+	defer s.inflight.Done()
+
+	start := time.Now()
+	ctx, cancel := context.WithDeadline(ctx, start.Add(s.cfg.DeliveryTimeout))
+	defer cancel()
+	defer context.AfterFunc(s.stopCtx, cancel)()
+
+	b := s.build(events)
+	// kafka-go may go on holding messages of a WriteMessages call that gave
+	// up on its context: their buffers are then left to the collector.
+	first, reusable := b, true
+	defer func() {
+		if reusable {
+			s.putBatch(first)
+		}
+	}()
+	// The record timestamp (CreateTime): the time of delivery, as the
+	// event's own timestamps are inside its JSON. A zero time would be sent
+	// as 1970 and make time-based retention delete the records at once.
+	for i := range b.msgs {
+		b.msgs[i].Time = start
+	}
+	var cause error
+	for attempt := 0; len(b.msgs) > 0; attempt++ {
+		errs, early := s.send(ctx, b)
+		reusable = reusable && !early
+		next, retry, fatal := s.settle(b, errs, &cause)
+		if fatal != nil {
+			return &DeliveryError{Failed: len(next.msgs), Total: len(events), Err: explain(fatal), After: time.Since(start)}
+		}
+		b = next
+		if len(b.msgs) == 0 {
+			return nil
+		}
+		if !retry {
+			continue // only resends alone or to the dead-letter topic: no wait
+		}
+		if !sleep(ctx, backoff(attempt)) {
+			break
+		}
+	}
+	if cause == nil || isContextErr(cause) {
+		// Only the deadline was seen: the brokers accepted connections but
+		// never answered (a frozen broker), or the call was cancelled.
+		if errors.Is(ctx.Err(), context.Canceled) {
+			cause = fmt.Errorf("delivery cancelled (caller or Close): %w", ctx.Err())
+		} else {
+			cause = fmt.Errorf("no acknowledgement from the brokers within the deadline (delivery_timeout %s): %w", s.cfg.DeliveryTimeout, ctx.Err())
+		}
+	}
+	return &DeliveryError{Failed: len(b.msgs), Total: len(events), Retryable: true, Err: cause, After: time.Since(start)}
+}
+
+// send writes every message once, one WriteMessages call per group (topic and
+// writer), concurrently, and returns each message's error. early reports
+// that a call returned on its context, with kafka-go perhaps still holding
+// its messages.
+func (s *Sink) send(ctx context.Context, b *batch) (errs []error, early bool) {
+	errs = make([]error, len(b.msgs))
+	var earlyCalls atomic.Int32
+	var wg sync.WaitGroup
+	first := true
+	for lo := 0; lo < len(b.msgs); {
+		hi := lo + 1
+		g := groupOf(&b.meta[lo])
+		for hi < len(b.msgs) && groupOf(&b.meta[hi]) == g {
+			hi++
+		}
+		w := s.bulk
+		if b.meta[lo].alone {
+			w = s.alone
+		}
+		msgs, gerrs := b.msgs[lo:hi], errs[lo:hi]
+		lo = hi
+		if lo == len(b.msgs) && first {
+			// A single group, the common case, needs no goroutine.
+			return errs, write(ctx, w, msgs, gerrs)
+		}
+		first = false
+		wg.Go(func() {
+			if write(ctx, w, msgs, gerrs) {
+				earlyCalls.Add(1)
+			}
+		})
+	}
+	wg.Wait()
+	return errs, earlyCalls.Load() > 0
+}
+
+// write sends msgs through w and stores each message's error in errs. It
+// reports whether WriteMessages returned on its context, before the outcome
+// of every message was known.
+func write(ctx context.Context, w *kafka.Writer, msgs []kafka.Message, errs []error) (early bool) {
+	err := w.WriteMessages(ctx, msgs...)
+	if err == nil {
+		return false
+	}
+	var werrs kafka.WriteErrors
+	if errors.As(err, &werrs) && len(werrs) == len(msgs) {
+		copy(errs, werrs)
+		return false
+	}
+	// One error for the whole call: metadata of the topic, the context, or
+	// the connection.
+	for i := range errs {
+		errs[i] = err
+	}
+	return isContextErr(err)
+}
+
+// settle counts the outcome of each message of b and returns the batch of
+// those to send again. retry reports whether any failed transiently (so the
+// next attempt should wait); fatal is set when the sink cannot deliver at all.
+// cause keeps the most telling transient error for the final report.
+func (s *Sink) settle(b *batch, errs []error, cause *error) (next *batch, retry bool, fatal error) {
+	next = &batch{}
+	var sent [maxTopics + 1]struct{ n, bytes uint64 }
+	for i, err := range errs {
+		meta := &b.meta[i]
+		if err == nil {
+			if meta.dead {
+				s.counters[meta.origin].deadLettered.Add(1)
+			} else {
+				sent[meta.origin].n++
+				sent[meta.origin].bytes += uint64(len(b.msgs[i].Value))
+			}
+			continue
+		}
+		keep := false
+		switch classify(err) {
+		case classRetryable:
+			keep, retry = true, true
+			s.counters[meta.origin].retried.Add(1)
+			// The context's own deadline says less than what failed
+			// before it.
+			if *cause == nil || !isContextErr(err) {
+				*cause = err
+			}
+		case classTooLarge:
+			// A batch may be refused for its total size: resend the
+			// message alone first, to learn whether it is the one.
+			if !meta.alone {
+				meta.alone, keep = true, true
+			} else {
+				keep = s.shrink(b, i)
+			}
+		case classPermanent:
+			keep = s.deadLetter(b, i, err.Error())
+		case classFatal:
+			if fatal == nil {
+				fatal = err
+			}
+			keep = true
+		}
+		if keep {
+			next.msgs = append(next.msgs, b.msgs[i])
+			next.meta = append(next.meta, b.meta[i])
+		}
+	}
+	for t := range sent {
+		if sent[t].n > 0 {
+			s.counters[t].sent.Add(sent[t].n)
+			s.counters[t].sentBytes.Add(sent[t].bytes)
+		}
+	}
+	if fatal != nil {
+		return next, false, fatal
+	}
+	next.sortByGroup(len(s.topics))
+	return next, retry, nil
+}
+
+// deadLetter turns message i into a message for the dead-letter topic, with
+// the headers error and original_topic, its value cut to max_message_bytes if
+// need be. Without a dead-letter topic, or when message i already is one, it
+// counts the event as dropped instead and logs the cause (once a minute per
+// cause). It reports whether the message is to be sent.
+func (s *Sink) deadLetter(b *batch, i int, reason string) bool {
+	m, meta := &b.msgs[i], &b.meta[i]
+	if s.dlq < 0 || meta.dead {
+		s.counters[meta.origin].dropped.Add(1)
+		s.logOutcome("dropped", meta.origin, reason)
+		return false
+	}
+	h := make([]kafka.Header, 0, len(m.Headers)+3)
+	h = append(h, m.Headers...)
+	h = append(h,
+		kafka.Header{Key: HeaderError, Value: []byte(reason)},
+		kafka.Header{Key: HeaderOriginalTopic, Value: []byte(s.topicName(meta.origin))})
+	m.Headers = h
+	if size := int(messageSize(m)); size > s.cfg.MaxMessageBytes {
+		// Keep the start of the event, where the apiserver writes who did
+		// what to which object; the header says how much there was.
+		m.Headers = append(m.Headers, kafka.Header{Key: HeaderOriginalSize, Value: strconv.AppendInt(nil, int64(len(m.Value)), 10)})
+		over := int(messageSize(m)) - s.cfg.MaxMessageBytes
+		m.Value = m.Value[:max(len(m.Value)-over, 0)]
+	}
+	meta.dead = true
+	meta.dest = s.dlq
+	m.Topic = s.topics[s.dlq]
+	meta.size = messageSize(m)
+	meta.alone = int(meta.size) > s.cfg.BatchBytes
+	s.logOutcome("dead-lettered", meta.origin, reason)
+	return true
+}
+
+// logOutcome logs that events of topic t were dropped or dead-lettered for
+// reason, at most once a minute per outcome, topic and reason.
+func (s *Sink) logOutcome(outcome string, t int8, reason string) {
+	key := outcome + "\x00" + s.topicName(t) + "\x00" + reason
+	if n, ok := s.limiter.allow(key, 1, time.Now()); ok {
+		s.log(LogWarn, fmt.Sprintf("%s %d event(s) of topic %q since the last report of this cause: %s", outcome, n, s.topicName(t), reason))
+	}
+}
+
+// topicName returns the name of topic index t ("" for unroutable events).
+func (s *Sink) topicName(t int8) string {
+	if int(t) < len(s.topics) {
+		return s.topics[t]
+	}
+	return ""
+}
+
+// backoff returns the wait before retry attempt+1: exponential, capped, with
+// ±20% jitter so that concurrent workers do not retry in step.
+func backoff(attempt int) time.Duration {
+	d := backoffMax
+	if attempt < 8 {
+		d = min(backoffMin<<attempt, backoffMax)
+	}
+	return time.Duration(float64(d) * (0.8 + 0.4*rand.Float64()))
+}
+
+// sleep waits d, or less if ctx ends first; it reports whether ctx is still
+// live afterwards.
+func sleep(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return ctx.Err() == nil
+	case <-ctx.Done():
+		return false
+	}
+}

@@ -1,0 +1,74 @@
+package sink
+
+import (
+	"context"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"io"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/segmentio/kafka-go"
+)
+
+func TestClassify(t *testing.T) {
+	f := func(err error, want errClass, retryable bool) {
+		t.Helper()
+		if got := classify(err); got != want {
+			t.Errorf("classify(%v) = %d; want %d", err, got, want)
+		}
+		if got := IsRetryable(err); got != retryable {
+			t.Errorf("IsRetryable(%v) = %t; want %t", err, got, retryable)
+		}
+	}
+	wrap := func(err error) error { return fmt.Errorf("kafka.(*Client).Produce: %w", err) }
+	f(kafka.NotLeaderForPartition, classRetryable, true)
+	f(wrap(kafka.NotEnoughReplicas), classRetryable, true)
+	f(kafka.RequestTimedOut, classRetryable, true)
+	f(kafka.LeaderNotAvailable, classRetryable, true)
+	f(kafka.UnknownTopicOrPartition, classRetryable, true)
+	f(wrap(syscall.ECONNREFUSED), classRetryable, true)
+	f(io.ErrUnexpectedEOF, classRetryable, true)
+	f(context.DeadlineExceeded, classRetryable, true)
+	f(kafka.MessageSizeTooLarge, classTooLarge, false)
+	f(kafka.MessageTooLargeError{}, classTooLarge, false)
+	f(kafka.TopicAuthorizationFailed, classPermanent, false)
+	f(kafka.InvalidRecord, classPermanent, false)
+	f(kafka.InvalidTopic, classPermanent, false)
+	f(wrap(kafka.SASLAuthenticationFailed), classFatal, false)
+	f(kafka.UnsupportedSASLMechanism, classFatal, false)
+	f(wrap(x509.UnknownAuthorityError{}), classFatal, false)
+	f(x509.HostnameError{Host: "k"}, classFatal, false)
+
+	if IsRetryable(nil) || IsRetryable(ErrClosed) || IsRetryable(fmt.Errorf("x: %w", ErrClosed)) {
+		t.Errorf("nil and ErrClosed are not retryable")
+	}
+	de := &DeliveryError{Failed: 1, Total: 2, Retryable: true, Err: kafka.SASLAuthenticationFailed}
+	if !IsRetryable(fmt.Errorf("flush: %w", de)) {
+		t.Errorf("a DeliveryError's own verdict wins")
+	}
+	if !errors.Is(de, kafka.SASLAuthenticationFailed) {
+		t.Errorf("DeliveryError does not unwrap")
+	}
+}
+
+func TestLimiter(t *testing.T) {
+	var l limiter
+	now := time.Unix(1_800_000_000, 0)
+	if n, ok := l.allow("a", 1, now); !ok || n != 1 {
+		t.Fatalf("first: %d %t", n, ok)
+	}
+	for range 5 {
+		if _, ok := l.allow("a", 2, now.Add(logEvery/2)); ok {
+			t.Fatalf("logged again within logEvery")
+		}
+	}
+	if _, ok := l.allow("b", 1, now); !ok {
+		t.Errorf("another cause is not held back")
+	}
+	if n, ok := l.allow("a", 1, now.Add(logEvery)); !ok || n != 11 {
+		t.Errorf("after logEvery: got %d %t; want 11 true", n, ok)
+	}
+}

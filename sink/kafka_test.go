@@ -1,0 +1,264 @@
+package sink
+
+// Tests against the real broker of `make kafka-up` (internal/kafkatest): they
+// skip when it is not running, and fail under CI=true. What they read back,
+// they read with kcat (librdkafka), a client independent of kafka-go.
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/segmentio/kafka-go"
+
+	"github.com/auditstream/auditstream/internal/kafkatest"
+)
+
+// realTopics creates the four stage topics (and a dead-letter topic) under a
+// prefix unique to the test, and returns a config that routes to them.
+func realTopics(t *testing.T, info kafkatest.Info, brokers []string) Config {
+	t.Helper()
+	prefix := kafkatest.TopicName(t)
+	cfg := testConfig(brokers)
+	cfg.Topic = prefix + ".{stage}"
+	cfg.DeadLetterTopic = prefix + ".dlq"
+	cfg.DeliveryTimeout = 20 * time.Second
+	for _, stage := range stages {
+		kafkatest.CreateTopic(t, info, cfg.TopicFor(stage), 3)
+	}
+	kafkatest.CreateTopic(t, info, cfg.DeadLetterTopic, 1)
+	return cfg
+}
+
+// kcatRecord is one message as kcat -J prints it.
+type kcatRecord struct {
+	Topic     string   `json:"topic"`
+	Partition int32    `json:"partition"`
+	Key       *string  `json:"key"`
+	Payload   *string  `json:"payload"`
+	Headers   []string `json:"headers"` // key, value, key, value...
+}
+
+func (r kcatRecord) header(key string) string {
+	for i := 0; i+1 < len(r.Headers); i += 2 {
+		if r.Headers[i] == key {
+			return r.Headers[i+1]
+		}
+	}
+	return ""
+}
+
+// kcatConsume reads every message of topic from the start with kcat.
+func kcatConsume(t testing.TB, broker, topic string) []kcatRecord {
+	t.Helper()
+	cmd := kafkatest.Kcat(t, "-C", "-b", broker, "-t", topic, "-o", "beginning", "-e", "-J", "-q")
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("kcat -C %s: %v\n%s", topic, err, stderr.String())
+	}
+	var recs []kcatRecord
+	sc := bufio.NewScanner(bytes.NewReader(out))
+	sc.Buffer(nil, 64<<20)
+	for sc.Scan() {
+		var r kcatRecord
+		if err := json.Unmarshal(sc.Bytes(), &r); err != nil {
+			t.Fatalf("kcat output: %v: %.200s", err, sc.Text())
+		}
+		recs = append(recs, r)
+	}
+	return recs
+}
+
+// Events produced through the sink come back unchanged, on their stage's
+// topic, with their key and headers, for every codec.
+func TestKafkaRoundTrip(t *testing.T) {
+	info := kafkatest.Broker(t)
+	for _, codec := range compressions {
+		t.Run(codec, func(t *testing.T) {
+			cfg := realTopics(t, info, info.Brokers)
+			cfg.Compression = Compression(codec)
+			cfg.ClusterName = "kind-audit"
+			s, _ := newTestSink(t, cfg)
+			evs := testEvents(400, 1500)
+			evs = append(evs, testEvent(10_001, StageResponseComplete, "Metadata", 0), testEvent(10_002, StageRequestReceived, "Request", 40_000))
+			if err := s.Deliver(context.Background(), evs); err != nil {
+				t.Fatalf("Deliver: %v", err)
+			}
+			want := map[string]Event{}
+			for _, e := range evs {
+				want[string(e.AuditID)+"/"+e.Stage] = e
+			}
+			got := 0
+			for _, stage := range stages {
+				topic := cfg.TopicFor(stage)
+				for _, r := range kcatConsume(t, info.Brokers[0], topic) {
+					got++
+					e, ok := want[r.header(HeaderAuditID)+"/"+r.header(HeaderStage)]
+					switch {
+					case !ok:
+						t.Fatalf("unexpected record %v", r.Headers)
+					case e.Stage != stage:
+						t.Errorf("stage %s on topic %s", e.Stage, topic)
+					case r.Key == nil || *r.Key != string(e.AuditID):
+						t.Errorf("key %v; want %s", r.Key, e.AuditID)
+					case r.Payload == nil || *r.Payload != string(e.Value):
+						t.Errorf("value of %s changed", e.AuditID)
+					case r.header(HeaderLevel) != e.Level || r.header(HeaderVerb) != string(e.Verb) || r.header(HeaderCluster) != "kind-audit":
+						t.Errorf("unexpected headers %v", r.Headers)
+					}
+				}
+			}
+			if got != len(evs) {
+				t.Errorf("consumed %d records; want %d", got, len(evs))
+			}
+		})
+	}
+}
+
+// SASL_SSL with SCRAM-SHA-512, the password read from a file.
+func TestKafkaSASLSCRAM(t *testing.T) {
+	info := kafkatest.Broker(t)
+	cfg := realTopics(t, info, info.SASLBrokers)
+	cfg.TLS = TLSConfig{Enabled: true, CAFile: info.CAFile}
+	cfg.SASL = SASLConfig{Mechanism: SASLScramSHA512, Username: info.SCRAMUser, PasswordFile: writePassword(t, info.SCRAMPassword+"\n")}
+	s, rec := newTestSink(t, cfg)
+	evs := testEvents(50, 800)
+	if err := s.Deliver(context.Background(), evs); err != nil {
+		t.Fatalf("Deliver over SASL_SSL: %v", err)
+	}
+	n := 0
+	for _, stage := range stages {
+		n += len(kcatConsume(t, info.Brokers[0], cfg.TopicFor(stage)))
+	}
+	if n != len(evs) {
+		t.Errorf("consumed %d; want %d", n, len(evs))
+	}
+	if strings.Contains(rec.text(), info.SCRAMPassword) {
+		t.Errorf("the password was logged")
+	}
+}
+
+func writePassword(t *testing.T, p string) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "password")
+	if err := os.WriteFile(path, []byte(p), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// A wrong password and an untrusted CA fail fast, not retryable, with an
+// error that says what to check.
+func TestKafkaAuthFailures(t *testing.T) {
+	info := kafkatest.Broker(t)
+	f := func(name string, mod func(*Config), want string) {
+		t.Run(name, func(t *testing.T) {
+			cfg := testConfig(info.SASLBrokers)
+			cfg.DeliveryTimeout = 20 * time.Second
+			cfg.TLS = TLSConfig{Enabled: true, CAFile: info.CAFile}
+			cfg.SASL = SASLConfig{Mechanism: SASLScramSHA512, Username: info.SCRAMUser, PasswordFile: writePassword(t, info.SCRAMPassword)}
+			mod(&cfg)
+			s, rec := newTestSink(t, cfg)
+			start := time.Now()
+			err := s.Deliver(context.Background(), testEvents(5, 500))
+			if err == nil || IsRetryable(err) {
+				t.Fatalf("want a non-retryable error; got %v", err)
+			}
+			if took := time.Since(start); took > 10*time.Second {
+				t.Errorf("took %s to fail", took)
+			}
+			if !strings.Contains(err.Error(), want) {
+				t.Errorf("error %q does not contain %q", err, want)
+			}
+			if strings.Contains(err.Error()+rec.text(), info.SCRAMPassword) {
+				t.Errorf("the password leaked into an error or log line")
+			}
+			t.Logf("error: %v", err)
+		})
+	}
+	f("wrong password", func(c *Config) { c.SASL.PasswordFile = writePassword(t, "not-the-password") }, "check sasl_username and the password source")
+	f("untrusted CA", func(c *Config) { c.TLS.CAFile = "" }, "check kafka_ca_file")
+	// Not tested: TLS spoken to the PLAINTEXT port. The broker just closes
+	// the connection, which kafka-go reports as EOF, as it does for a broker
+	// restarting: it is retried until delivery_timeout (Check reports it).
+}
+
+// On a topic whose max.message.bytes is below the sink's, an event refused
+// alone is truncated and sent again; one still refused (level Metadata) goes
+// to the dead-letter topic; the rest of the batch is delivered.
+func TestKafkaBrokerLimits(t *testing.T) {
+	info := kafkatest.Broker(t)
+	cfg := realTopics(t, info, info.Brokers)
+	small := kafkatest.TopicName(t) + ".small"
+	createTopicWithConfig(t, info, small, "max.message.bytes", "4000")
+	cfg.TopicResponseComplete = small
+	cfg.Compression = CompressionNone
+	s, _ := newTestSink(t, cfg)
+
+	evs := testEvents(40, 800)
+	big := testEvent(20_001, StageResponseComplete, "RequestResponse", 20_000)
+	meta := testEvent(20_002, StageResponseComplete, "Metadata", 0)
+	meta.Value = []byte(strings.Replace(string(meta.Value), `"userAgent":"`, `"userAgent":"`+strings.Repeat("u", 6000), 1))
+	evs = append(evs, big, meta)
+	if err := s.Deliver(context.Background(), evs); err != nil {
+		t.Fatalf("Deliver: %v", err)
+	}
+	recs := kcatConsume(t, info.Brokers[0], small)
+	var sawBig bool
+	for _, r := range recs {
+		if r.header(HeaderAuditID) == string(big.AuditID) {
+			sawBig = true
+			want, _ := appendTruncated(nil, big.Value)
+			if *r.Payload != string(want) {
+				t.Errorf("big event not truncated as expected")
+			}
+		}
+	}
+	if !sawBig || len(recs) != 21 { // 20 ResponseComplete of testEvents, and big
+		t.Errorf("consumed %d on %s (big seen: %t); want 21", len(recs), small, sawBig)
+	}
+	dead := kcatConsume(t, info.Brokers[0], cfg.DeadLetterTopic)
+	if len(dead) != 1 || dead[0].header(HeaderAuditID) != string(meta.AuditID) || !strings.Contains(dead[0].header(HeaderError), "too large") {
+		t.Errorf("unexpected dead letters %+v", dead)
+	}
+	st := s.Stats().Topics[small]
+	if st.Sent != 21 || st.Truncated != 1 || st.DeadLettered != 1 {
+		t.Errorf("unexpected stats %+v", st)
+	}
+}
+
+func createTopicWithConfig(t *testing.T, info kafkatest.Info, topic, key, value string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	client := &kafka.Client{Addr: kafka.TCP(info.Brokers...)}
+	res, err := client.CreateTopics(ctx, &kafka.CreateTopicsRequest{Topics: []kafka.TopicConfig{{
+		Topic: topic, NumPartitions: 1, ReplicationFactor: 1,
+		ConfigEntries: []kafka.ConfigEntry{{ConfigName: key, ConfigValue: value}},
+	}}})
+	if err == nil {
+		err = res.Errors[topic]
+	}
+	if err != nil && !errors.Is(err, kafka.TopicAlreadyExists) {
+		t.Fatalf("create %s: %v", topic, err)
+	}
+	// Wait for a leader, as kafkatest.CreateTopic does.
+	for ctx.Err() == nil {
+		meta, err := client.Metadata(ctx, &kafka.MetadataRequest{Topics: []string{topic}})
+		if err == nil && len(meta.Topics) == 1 && meta.Topics[0].Error == nil && len(meta.Topics[0].Partitions) == 1 &&
+			meta.Topics[0].Partitions[0].Leader.Host != "" {
+			return
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Fatalf("topic %s has no leader", topic)
+}

@@ -1,0 +1,295 @@
+package sink
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/segmentio/kafka-go"
+)
+
+// Sink produces audit events to Kafka. It is safe for concurrent use: several
+// goroutines (Fluent Bit's workers) may call Deliver at once, and share its
+// connections and produce batches.
+type Sink struct {
+	cfg Config
+	log Logger
+
+	transport *kafka.Transport
+	// writerTransport is what the writers use: transport behind a cache of
+	// the per-message metadata lookups (metacache.go).
+	writerTransport *metaCache
+	// bulk carries messages up to BatchBytes in batches; alone carries one
+	// message per request: those larger than BatchBytes, and those whose batch
+	// the broker refused as too large, to find out which one is.
+	bulk, alone *kafka.Writer
+
+	// topics are the distinct destination topics; stageTopic maps a stage's
+	// index in stages to its index in topics, and dlq is the dead-letter
+	// topic's index, or -1.
+	topics     []string
+	stageTopic [len(stages)]int8
+	dlq        int8
+	// counters are per index in topics, plus one last for unroutable events.
+	counters []*counters
+
+	// cluster is the "cluster" header's value; nil when unset.
+	cluster []byte
+
+	limiter limiter
+
+	// batches recycles the buffers of Deliver calls (message.go).
+	batches sync.Pool
+
+	// mu guards closed, and orders inflight.Add before Close's Wait.
+	mu       sync.RWMutex
+	closed   bool
+	inflight sync.WaitGroup
+	// stop cancels the Deliver calls still running when Close gives up.
+	stopCtx context.Context
+	stop    context.CancelFunc
+}
+
+// Timeouts of kafka-go's transport that Config does not expose.
+const (
+	dialTimeout = 5 * time.Second
+	// metadataTTL bounds how long a moved partition leader goes unnoticed:
+	// kafka-go refreshes metadata on this period only, not on a
+	// NOT_LEADER_OR_FOLLOWER error.
+	metadataTTL = 3 * time.Second
+	// maxWriteTimeout bounds one produce request, so that a hung broker
+	// connection is given up and retried well before delivery_timeout.
+	maxWriteTimeout = 10 * time.Second
+)
+
+// New validates cfg, reads its TLS files and SASL password, and returns a
+// Sink. It does not connect: the first Deliver (or Check) does. log may be nil.
+func New(cfg Config, log Logger) (*Sink, error) { //nolint:gocritic // hugeParam: a copy, once per sink, so the caller cannot change settings under it
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if log == nil {
+		log = func(LogLevel, string) {}
+	}
+	tlsCfg, err := buildTLS(&cfg.TLS)
+	if err != nil {
+		return nil, err
+	}
+	mech, err := buildSASL(&cfg.SASL)
+	if err != nil {
+		return nil, err
+	}
+
+	s := &Sink{cfg: cfg, log: log, dlq: -1}
+	s.stopCtx, s.stop = context.WithCancel(context.Background())
+	for i, stage := range stages {
+		s.stageTopic[i] = s.topicIndex(cfg.TopicFor(stage))
+	}
+	if cfg.DeadLetterTopic != "" {
+		s.dlq = s.topicIndex(cfg.DeadLetterTopic)
+	}
+	s.counters = make([]*counters, len(s.topics)+1)
+	for i := range s.counters {
+		s.counters[i] = new(counters)
+	}
+	if cfg.ClusterName != "" {
+		s.cluster = []byte(cfg.ClusterName)
+	}
+
+	s.transport = &kafka.Transport{
+		DialTimeout: dialTimeout,
+		MetadataTTL: metadataTTL,
+		// Without a list kafka-go fetches the metadata of every topic in the
+		// cluster on each refresh, a real load on large clusters.
+		MetadataTopics: s.topics,
+		ClientID:       cfg.ClientID,
+		TLS:            tlsCfg,
+		SASL:           mech,
+		Context:        s.stopCtx,
+	}
+	s.writerTransport = newMetaCache(s.transport, s.topics)
+	s.bulk = s.newWriter(cfg.BatchSize, cfg.BatchBytes, cfg.Linger)
+	s.alone = s.newWriter(1, max(cfg.MaxMessageBytes, cfg.BatchBytes), time.Millisecond)
+
+	if cfg.TLS.InsecureSkipVerify {
+		log(LogWarn, "kafka_insecure_skip_verify is on: broker certificates are NOT verified, "+
+			"anyone on the network path can read and alter the audit stream; use kafka_ca_file instead")
+	}
+	if mech != nil && !cfg.TLS.Enabled {
+		log(LogWarn, fmt.Sprintf("sasl_mechanism %s without kafka_tls: credentials and audit events cross the network in clear text", cfg.SASL.Mechanism))
+	}
+	if cfg.DeadLetterTopic == "" {
+		log(LogInfo, "dead_letter_topic is not set: events that cannot be delivered (too large, refused) are dropped and counted")
+	}
+	log(LogInfo, fmt.Sprintf("kafka sink: brokers %s, topics %s, key %s, partitioner %s, compression %s, acks %s, tls %t, sasl %q",
+		strings.Join(cfg.Brokers, ","), strings.Join(s.topics, ","), cfg.MessageKey, cfg.Partitioner,
+		cfg.Compression, cfg.RequiredAcks, cfg.TLS.Enabled, cfg.SASL.Mechanism))
+	return s, nil
+}
+
+// topicIndex returns name's index in s.topics, adding it if new.
+func (s *Sink) topicIndex(name string) int8 {
+	for i, t := range s.topics {
+		if t == name {
+			return int8(i)
+		}
+	}
+	s.topics = append(s.topics, name)
+	return int8(len(s.topics) - 1)
+}
+
+func (s *Sink) newWriter(batchSize, batchBytes int, linger time.Duration) *kafka.Writer {
+	if linger <= 0 {
+		// kafka-go reads 0 as its 1 s default; a nanosecond sends at once.
+		linger = time.Nanosecond
+	}
+	writeTimeout := min(s.cfg.DeliveryTimeout, maxWriteTimeout)
+	return &kafka.Writer{
+		Addr:         kafka.TCP(s.cfg.Brokers...),
+		Balancer:     balancer(s.cfg.Partitioner),
+		BatchSize:    batchSize,
+		BatchBytes:   int64(batchBytes),
+		BatchTimeout: linger,
+		// Deliver retries itself, per message and within its deadline;
+		// kafka-go's own retries would hold a whole partition's queue.
+		MaxAttempts:            1,
+		ReadTimeout:            writeTimeout,
+		WriteTimeout:           writeTimeout,
+		RequiredAcks:           requiredAcks(s.cfg.RequiredAcks),
+		Compression:            compression(s.cfg.Compression),
+		AllowAutoTopicCreation: s.cfg.AutoCreateTopics,
+		Transport:              s.writerTransport,
+	}
+}
+
+func balancer(p Partitioner) kafka.Balancer {
+	switch p {
+	case PartitionCRC32:
+		return kafka.CRC32Balancer{}
+	case PartitionRoundRobin:
+		return &kafka.RoundRobin{}
+	default:
+		return kafka.Murmur2Balancer{}
+	}
+}
+
+func requiredAcks(a Acks) kafka.RequiredAcks {
+	switch a {
+	case AcksOne:
+		return kafka.RequireOne
+	case AcksNone:
+		return kafka.RequireNone
+	default:
+		return kafka.RequireAll
+	}
+}
+
+func compression(c Compression) kafka.Compression {
+	switch c {
+	case CompressionGzip:
+		return kafka.Gzip
+	case CompressionSnappy:
+		return kafka.Snappy
+	case CompressionLZ4:
+		return kafka.Lz4
+	case CompressionZstd:
+		return kafka.Zstd
+	default:
+		return 0
+	}
+}
+
+// Stats returns a snapshot of the counters. It is cheap enough to call on
+// every flush: a few atomic loads per topic.
+func (s *Sink) Stats() Stats {
+	st := Stats{Topics: make(map[string]TopicStats, len(s.counters))}
+	for i, name := range s.topics {
+		if int8(i) == s.dlq {
+			continue
+		}
+		st.Topics[name] = s.counters[i].snapshot()
+	}
+	if u := s.counters[len(s.topics)].snapshot(); u != (TopicStats{}) {
+		st.Topics[""] = u
+	}
+	return st
+}
+
+// Check asks the brokers for the metadata of every configured topic, within
+// ctx: it reports, at start rather than at the first flush, brokers that cannot
+// be reached, rejected credentials or certificates, and missing topics. Its
+// error is classified like Deliver's (IsRetryable).
+func (s *Sink) Check(ctx context.Context) error {
+	client := &kafka.Client{Addr: kafka.TCP(s.cfg.Brokers...), Transport: s.transport}
+	res, err := client.Metadata(ctx, &kafka.MetadataRequest{Topics: s.topics})
+	if err != nil {
+		retryable := classify(err) != classFatal
+		if !retryable {
+			err = explain(err)
+		}
+		return &DeliveryError{Retryable: retryable, Err: fmt.Errorf("cannot read metadata from %s: %w", strings.Join(s.cfg.Brokers, ","), err)}
+	}
+	var errs []error
+	for _, t := range res.Topics {
+		if t.Error != nil {
+			errs = append(errs, fmt.Errorf("topic %q: %w", t.Name, t.Error))
+		}
+	}
+	if len(errs) > 0 {
+		err := errors.Join(errs...)
+		return &DeliveryError{Retryable: classify(err) == classRetryable, Err: err}
+	}
+	return nil
+}
+
+// Close waits for the Deliver calls in progress to finish, until ctx is done;
+// then it cancels those left (they return a retryable error) and releases the
+// connections. Deliver calls after Close return ErrClosed. Every message a
+// Deliver call hands over is waited for by that call, so nothing else is left
+// to flush.
+func (s *Sink) Close(ctx context.Context) error {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return nil
+	}
+	s.closed = true
+	s.mu.Unlock()
+
+	done := make(chan struct{})
+	go func() {
+		s.inflight.Wait()
+		_ = s.bulk.Close()
+		_ = s.alone.Close()
+		close(done)
+	}()
+	var err error
+	select {
+	case <-done:
+	case <-ctx.Done():
+		// Deliver calls notice stopCtx and return; kafka-go's Close can
+		// still hang on a dead connection (kafka-go#1307), so it is not
+		// waited for.
+		err = fmt.Errorf("sink: close: deliveries still in progress were cancelled: %w", ctx.Err())
+	}
+	s.stop()
+	s.transport.CloseIdleConnections()
+	st := s.Stats().Total()
+	s.log(LogInfo, fmt.Sprintf("kafka sink closed: sent %d, retried %d, truncated %d, dead-lettered %d, dropped %d",
+		st.Sent, st.Retried, st.Truncated, st.DeadLettered, st.Dropped))
+	return err
+}
+
+// enter registers a Deliver call, or reports that the sink is closed.
+func (s *Sink) enter() bool {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if s.closed {
+		return false
+	}
+	s.inflight.Add(1)
+	return true
+}

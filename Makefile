@@ -32,7 +32,7 @@ test-faults:
 	AUDITSTREAM_FAULT_TESTS=1 $(GO) test -count=1 -timeout 15m ./sink/faulttest
 
 test-race:
-	$(GO) test -race -count=1 ./filter/... ./sink/...
+	$(GO) test -race -count=1 ./filter/... ./sink/... ./internal/...
 
 fmt:
 	gofmt -l -w .

@@ -62,7 +62,7 @@ const (
 
 // pluginKeys are the output keys the plugin reads besides sink.Keys()
 // (plugin/settings.go; they are unexported there).
-var pluginKeys = []string{"policy_file", "log_key", "verbosity", "summary_interval"}
+var pluginKeys = []string{"policy_file", "log_key", "verbosity", "summary_interval", "instance_name"}
 
 // fluentBitOutputKeys are the output keys Fluent Bit consumes itself that the
 // configurations may use.

@@ -1,0 +1,238 @@
+package benchmarks
+
+// BenchmarkFlushPath measures the plugin's whole flush path, in process and
+// without cgo: a Fluent Bit chunk (msgpack, tail without a parser) in,
+// read, filtered and rewritten by the policy, delivered to the real broker
+// of `make kafka-up` and acknowledged, out. Each size first runs the sink
+// alone on the same events with the same settings (benchSink), so that the
+// flush path's sub-benchmarks can report x_sink, their rate over the sink's:
+//
+//	go test -run '^$' -bench BenchmarkFlushPath -benchtime 200000x ./benchmarks
+//
+// One op is one event: ns/op, MB/s (event bytes) and allocs/op are per
+// event; events/s is reported too. workers is the number of concurrent
+// flushes (Fluent Bit's workers). The policy keeps every event at its level,
+// so that both sides produce the same messages. The cgo crossing itself is
+// measured by plugin's BenchmarkHarnessFlush, which drives the built .so.
+
+import (
+	"context"
+	"encoding/binary"
+	"fmt"
+	"io"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/tinylib/msgp/msgp"
+
+	"github.com/auditstream/auditstream/filter"
+	"github.com/auditstream/auditstream/internal/kafkatest"
+	"github.com/auditstream/auditstream/internal/pipeline"
+	"github.com/auditstream/auditstream/sink"
+)
+
+// keepAllPolicy keeps every event at the level it was logged at.
+const keepAllPolicy = "apiVersion: audit.k8s.io/v1\nkind: Policy\nrules:\n- level: RequestResponse\n"
+
+func BenchmarkFlushPath(b *testing.B) {
+	info := kafkatest.Broker(b)
+	for _, size := range []int{1 << 10, 10 << 10} {
+		evs := benchEvents(b, 4096, size)
+		chunk := max(2<<20/size, 1) // events in a 2 MB chunk
+		var sinkRate float64
+		b.Run(fmt.Sprintf("size=%dKB/sink/workers=1", size>>10), func(b *testing.B) {
+			sinkRate = benchSink(b, info, evs, chunk, 1, nil)
+		})
+		for _, workers := range []int{1, 2} {
+			b.Run(fmt.Sprintf("size=%dKB/flush/workers=%d", size>>10, workers), func(b *testing.B) {
+				rate := benchFlush(b, info, evs, chunk, workers)
+				if sinkRate > 0 {
+					b.ReportMetric(rate/sinkRate, "x_sink")
+				}
+			})
+		}
+	}
+}
+
+// BenchmarkFlushVsSink measures the same ratio as BenchmarkFlushPath's
+// x_sink, but robust to a machine whose load drifts (CI, or other jobs on
+// the same two cores): it alternates, chunk by chunk, the sink alone
+// delivering a chunk's events and the flush path flushing the same chunk,
+// one sink and one topic for both, and times each side separately. One op
+// is one event of each side; x_sink is the flush path's rate over the sink's.
+func BenchmarkFlushVsSink(b *testing.B) {
+	info := kafkatest.Broker(b)
+	for _, size := range []int{1 << 10, 10 << 10} {
+		evs := benchEvents(b, 4096, size)
+		chunk := max(2<<20/size, 1)
+		b.Run(fmt.Sprintf("size=%dKB", size>>10), func(b *testing.B) {
+			topic := kafkatest.TopicName(b)
+			kafkatest.CreateTopic(b, info, topic, 6)
+			cfg := sink.DefaultConfig()
+			cfg.Brokers = info.Brokers
+			cfg.Topic = topic
+			cfg.Compression = sink.CompressionNone
+			s, err := sink.New(cfg, nil)
+			if err != nil {
+				b.Fatal(err)
+			}
+			p := newBenchPipeline(b, s)
+			if p.Flush(buildChunk(evs, 0, 1)) != pipeline.Delivered {
+				b.Fatal("warm-up flush failed")
+			}
+			type round struct {
+				batch []sink.Event
+				data  []byte
+			}
+			var rounds []round
+			for start := 0; start < b.N; start += chunk {
+				n := min(chunk, b.N-start)
+				batch := make([]sink.Event, n)
+				for i := range batch {
+					batch[i] = evs[(start+i)%len(evs)]
+				}
+				rounds = append(rounds, round{batch, buildChunk(evs, start, n)})
+			}
+			b.SetBytes(avgValue(evs))
+			b.ResetTimer()
+			var sinkTime, flushTime time.Duration
+			for _, r := range rounds {
+				t0 := time.Now()
+				if err := s.Deliver(context.Background(), r.batch); err != nil {
+					b.Fatal(err)
+				}
+				t1 := time.Now()
+				if p.Flush(r.data) != pipeline.Delivered {
+					b.Fatal("a flush was not delivered")
+				}
+				sinkTime += t1.Sub(t0)
+				flushTime += time.Since(t1)
+			}
+			b.StopTimer()
+			b.ReportMetric(float64(b.N)/sinkTime.Seconds(), "sink_events/s")
+			b.ReportMetric(float64(b.N)/flushTime.Seconds(), "flush_events/s")
+			b.ReportMetric(sinkTime.Seconds()/flushTime.Seconds(), "x_sink")
+		})
+	}
+}
+
+// BenchmarkFlushCPU is BenchmarkFlushPath with a sink that acknowledges at
+// once: the CPU cost of reading a chunk, filtering and rewriting its events
+// and copying them for the producer, per event. It needs no broker.
+func BenchmarkFlushCPU(b *testing.B) {
+	for _, size := range []int{1 << 10, 10 << 10} {
+		evs := benchEvents(b, 4096, size)
+		chunk := max(2<<20/size, 1)
+		for _, workers := range []int{1, 2} {
+			b.Run(fmt.Sprintf("size=%dKB/workers=%d", size>>10, workers), func(b *testing.B) {
+				runFlushes(b, newBenchPipeline(b, discardSink{}), evs, chunk, workers)
+			})
+		}
+	}
+}
+
+// discardSink acknowledges every event at once.
+type discardSink struct{}
+
+func (discardSink) Deliver(context.Context, []sink.Event) error { return nil }
+func (discardSink) Close(context.Context) error                 { return nil }
+
+func newBenchPipeline(b *testing.B, s pipeline.Sink) *pipeline.Pipeline {
+	pol, _, err := filter.Compile([]byte(keepAllPolicy))
+	if err != nil {
+		b.Fatal(err)
+	}
+	p, err := pipeline.New(pipeline.Config{
+		NewProcessor: func() pipeline.Processor { return pol.NewProcessor() },
+		Sink:         s,
+		IsRetryable:  sink.IsRetryable,
+		Log:          pipeline.NewLogger(io.Discard, pipeline.LevelError, "bench"),
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { p.Close(context.Background()) })
+	return p
+}
+
+// benchFlush flushes b.N events, as chunks of chunk events, from workers
+// goroutines through a pipeline like the plugin's, and returns events/s.
+func benchFlush(b *testing.B, info kafkatest.Info, evs []sink.Event, chunk, workers int) float64 {
+	topic := kafkatest.TopicName(b)
+	kafkatest.CreateTopic(b, info, topic, 6)
+	cfg := sink.DefaultConfig()
+	cfg.Brokers = info.Brokers
+	cfg.Topic = topic
+	cfg.Compression = sink.CompressionNone
+	s, err := sink.New(cfg, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	p := newBenchPipeline(b, s)
+	if p.Flush(buildChunk(evs, 0, 1)) != pipeline.Delivered { // connect outside the timed part
+		b.Fatal("warm-up flush failed")
+	}
+	rate := runFlushes(b, p, evs, chunk, workers)
+	if st := p.Stats(); st.Delivered != uint64(b.N)+1 {
+		b.Fatalf("delivered %d events; want %d", st.Delivered, b.N+1)
+	}
+	return rate
+}
+
+// runFlushes times b.N events through p, as chunks of chunk events flushed
+// from workers goroutines, and returns events/s.
+func runFlushes(b *testing.B, p *pipeline.Pipeline, evs []sink.Event, chunk, workers int) float64 {
+	// Chunks of b.N events in all, built before the clock starts.
+	var chunks [][]byte
+	for start := 0; start < b.N; start += chunk {
+		n := min(chunk, b.N-start)
+		chunks = append(chunks, buildChunk(evs, start, n))
+	}
+
+	b.SetBytes(avgValue(evs))
+	b.ReportAllocs()
+	b.ResetTimer()
+	var next atomic.Int64
+	var failed atomic.Bool
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Go(func() {
+			for {
+				i := next.Add(1) - 1
+				if i >= int64(len(chunks)) {
+					return
+				}
+				if p.Flush(chunks[i]) != pipeline.Delivered {
+					failed.Store(true)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	b.StopTimer()
+	if failed.Load() {
+		b.Fatal("a flush was not delivered")
+	}
+	rate := float64(b.N) / b.Elapsed().Seconds()
+	b.ReportMetric(rate, "events/s")
+	return rate
+}
+
+// buildChunk returns n events from evs (cycling from start) as a Fluent Bit
+// >= 2.1 chunk of tail records without a parser: [[time, {}], {"log": line}].
+func buildChunk(evs []sink.Event, start, n int) []byte {
+	var c []byte
+	for i := range n {
+		c = append(c, 0x92, 0x92, 0xd7, 0x00)
+		c = binary.BigEndian.AppendUint32(c, uint32(1_700_000_000+i))
+		c = binary.BigEndian.AppendUint32(c, 0)
+		c = msgp.AppendMapHeader(c, 0)
+		c = msgp.AppendMapHeader(c, 1)
+		c = msgp.AppendString(c, "log")
+		c = msgp.AppendStringFromBytes(c, evs[(start+i)%len(evs)].Value)
+	}
+	return c
+}

@@ -1,0 +1,32 @@
+// Package pipeline turns one Fluent Bit chunk into delivered Kafka messages:
+// it walks the chunk's records, takes each audit event's JSON (the raw line
+// under the log key, or the parsed record re-encoded), decides and rewrites
+// it with the audit policy, and hands the kept events to the sink in one
+// Deliver call. It holds no cgo: the plugin's exports and the CLI's ship
+// command both drive it.
+//
+// # Outcomes
+//
+// Flush reports one [Outcome] per chunk:
+//
+//   - [Delivered]: every kept event was acknowledged (or handled as the sink is
+//     configured to handle undeliverable events). Malformed events and events
+//     the policy drops never fail a chunk: they are counted and logged.
+//   - [Retry]: the sink failed for a reason that can pass (broker down, leader
+//     election, the deadline of one flush). The same chunk is worth trying
+//     again; the kept events are produced again then.
+//   - [Failed]: retrying the chunk cannot help. Either the sink rejected the
+//     batch for good, or the chunk's msgpack framing broke part way. In the
+//     second case the events read before the break are delivered first, and
+//     Failed is reported only once they are, so that nothing readable is lost
+//     and the host's own error counters show that the tail of the chunk was.
+//
+// # Memory
+//
+// The chunk is read in place: the raw line is a view into it. Everything
+// handed to the sink (the rewritten event and its key and header fields) is
+// copied into scratch memory owned by the flush, so nothing references the
+// chunk once Flush returns; the sink keeps nothing once Deliver returns, so
+// the scratch goes back to a pool. Each concurrent Flush takes its own
+// scratch, including its own policy processor.
+package pipeline

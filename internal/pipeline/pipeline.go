@@ -1,0 +1,245 @@
+package pipeline
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/auditstream/auditstream/filter"
+	"github.com/auditstream/auditstream/sink"
+)
+
+// Processor decides and rewrites one audit event at a time; *filter.Processor
+// is one. It is used by one goroutine at a time.
+type Processor interface {
+	AppendEvent(dst, line []byte) ([]byte, filter.Result, error)
+	Fields() *filter.Fields
+}
+
+// Sink is the part of *sink.Sink the pipeline uses. Deliver must be safe for
+// concurrent calls and must hold no reference to the events once it returns.
+type Sink interface {
+	Deliver(ctx context.Context, events []sink.Event) error
+	Close(ctx context.Context) error
+}
+
+// Defaults for the zero values of Config's durations.
+const (
+	DefaultFlushTimeout = 30 * time.Second
+	DefaultLogInterval  = time.Minute
+	DefaultLogKey       = "log"
+)
+
+// Config assembles a Pipeline. NewProcessor, Sink and Log are required.
+type Config struct {
+	// NewProcessor returns a new policy processor; the pipeline keeps a pool
+	// of them, one per concurrent flush.
+	NewProcessor func() Processor
+	Sink         Sink
+	// IsRetryable classifies a Deliver error (normally sink.IsRetryable). A
+	// flush that ran out of time is retryable whatever it says. Nil: every
+	// error other than a timeout is final.
+	IsRetryable func(error) bool
+
+	// LogKey is the record key holding the raw audit line (tail without a
+	// parser). Records without it are taken as parsed events. Default "log".
+	LogKey string
+	// FlushTimeout bounds the Deliver call of one flush, so that a flush
+	// never blocks its caller (Fluent Bit's engine thread, with workers 0)
+	// for longer. Default 30s.
+	FlushTimeout time.Duration
+	// SummaryInterval is the period of the summary line; 0 disables it.
+	SummaryInterval time.Duration
+	// LogInterval is the least time between two lines about the same kind of
+	// problem; the occurrences in between are counted. Default one minute.
+	LogInterval time.Duration
+
+	Log *Logger
+	// SinkSummary, if set, appends the sink's own counters (per topic) to the
+	// summary line.
+	SinkSummary func(dst []byte) []byte
+}
+
+// Pipeline processes chunks for one destination. Flush is safe for
+// concurrent use; each call works in its own pooled scratch memory.
+type Pipeline struct {
+	cfg   Config
+	c     counters
+	limit *rateLimiter
+	pool  sync.Pool
+
+	// mu is held shared by every Flush and exclusively by Close, so that Close
+	// waits for running flushes and no flush starts after it.
+	mu     sync.RWMutex
+	closed bool
+
+	closeOnce   sync.Once
+	closeErr    error
+	stopSummary chan struct{}
+	summaryDone chan struct{}
+}
+
+// New checks cfg, fills in its defaults and starts the summary timer.
+func New(cfg Config) (*Pipeline, error) {
+	switch {
+	case cfg.NewProcessor == nil:
+		return nil, errors.New("pipeline: NewProcessor is required")
+	case cfg.Sink == nil:
+		return nil, errors.New("pipeline: Sink is required")
+	case cfg.Log == nil:
+		return nil, errors.New("pipeline: Log is required")
+	case cfg.FlushTimeout < 0, cfg.SummaryInterval < 0, cfg.LogInterval < 0:
+		return nil, errors.New("pipeline: durations must not be negative")
+	}
+	if cfg.LogKey == "" {
+		cfg.LogKey = DefaultLogKey
+	}
+	if cfg.FlushTimeout == 0 {
+		cfg.FlushTimeout = DefaultFlushTimeout
+	}
+	if cfg.LogInterval == 0 {
+		cfg.LogInterval = DefaultLogInterval
+	}
+	p := &Pipeline{cfg: cfg, limit: newRateLimiter(cfg.LogInterval)}
+	p.pool.New = func() any { return &scratch{proc: cfg.NewProcessor()} }
+	if cfg.SummaryInterval > 0 {
+		p.stopSummary = make(chan struct{})
+		p.summaryDone = make(chan struct{})
+		go p.summaryLoop(cfg.SummaryInterval)
+	}
+	return p, nil
+}
+
+// Flush reads the chunk in data, filters its events and delivers the kept
+// ones, and reports what became of the chunk (see the package doc). It
+// returns within about FlushTimeout. data is only read, and not referenced
+// once Flush returns.
+func (p *Pipeline) Flush(data []byte) Outcome {
+	p.mu.RLock()
+	defer p.mu.RUnlock()
+	if p.closed {
+		// Keep the chunk: the host still owns it and may flush it elsewhere
+		// or after a restart.
+		p.note(causeClosed, nil)
+		return Retry
+	}
+	s := p.pool.Get().(*scratch)
+	defer p.put(s)
+
+	var t tally
+	readErr := p.read(s, data, &t)
+	out := Delivered
+	if len(s.kept) > 0 {
+		out = p.deliver(s, &t)
+	}
+	if readErr != nil && out == Delivered {
+		// The readable events are delivered; the rest of the chunk would be
+		// just as unreadable on a retry.
+		out = Failed
+	}
+	switch out {
+	case Retry:
+		t.retries++
+	case Failed:
+		t.failures++
+	}
+	p.add(&t)
+	return out
+}
+
+func (p *Pipeline) put(s *scratch) {
+	s.reset()
+	p.pool.Put(s)
+}
+
+// deliver hands the chunk's kept events to the sink in one call, within
+// FlushTimeout. One call per chunk is the fastest: cutting a chunk into
+// batches delivered while the next is filtered was measured slower (each
+// call pays the producer's linger and batch set-up, and on a small machine
+// the broker competes for the same CPUs the overlap would use).
+func (p *Pipeline) deliver(s *scratch, t *tally) Outcome {
+	events := s.buildEvents()
+	ctx, cancel := context.WithTimeout(context.Background(), p.cfg.FlushTimeout)
+	err := p.cfg.Sink.Deliver(ctx, events)
+	cancel()
+	if err == nil {
+		t.delivered += uint64(len(events))
+		return Delivered
+	}
+	if p.retryable(err) {
+		p.note(causeDeliverRetry, err)
+		return Retry
+	}
+	// An error that retrying alone cannot fix (refused credentials, an
+	// untrusted certificate, a closed producer) is still not the data's
+	// fault: dropping the chunk would lose audit events to a configuration
+	// mistake. It is logged as an error, and the chunk is kept for Fluent
+	// Bit to retry, bounded by its Retry_Limit, until the mistake is fixed.
+	// Events the sink itself judged undeliverable never get here: they are
+	// dead-lettered or dropped and counted inside Deliver.
+	p.note(causeDeliverFailed, err)
+	return Retry
+}
+
+func (p *Pipeline) retryable(err error) bool {
+	if errors.Is(err, context.DeadlineExceeded) {
+		return true // slow is not broken: the broker may be back by the next try
+	}
+	return p.cfg.IsRetryable != nil && p.cfg.IsRetryable(err)
+}
+
+// note logs one occurrence of c, rate-limited; err may be nil.
+func (p *Pipeline) note(c cause, err error) {
+	suppressed, ok := p.limit.allow(c)
+	if !ok {
+		return
+	}
+	lv := LevelWarn
+	if c == causeUnreadable || c == causeDeliverFailed {
+		lv = LevelError
+	}
+	if !p.cfg.Log.Enabled(lv) {
+		return
+	}
+	msg := causeNames[c]
+	if err != nil {
+		msg += ": " + err.Error()
+	}
+	if suppressed > 0 {
+		msg += fmt.Sprintf(" (and %d more since the last such message)", suppressed)
+	}
+	p.cfg.Log.logf(lv, "%s", []any{msg})
+}
+
+// Stats returns the pipeline's counters.
+func (p *Pipeline) Stats() Stats { return p.c.snapshot() }
+
+// Close waits for running flushes (up to ctx's deadline), stops the summary
+// timer after a last summary line, and closes the sink, which flushes what
+// it still holds within ctx. Flushes after Close return Retry. Only the first
+// call does anything.
+func (p *Pipeline) Close(ctx context.Context) error {
+	p.closeOnce.Do(func() {
+		locked := make(chan struct{})
+		go func() {
+			p.mu.Lock()
+			p.closed = true
+			p.mu.Unlock()
+			close(locked)
+		}()
+		select {
+		case <-locked:
+		case <-ctx.Done():
+			p.cfg.Log.Warnf("exit: flushes still running when the exit deadline passed; closing anyway")
+		}
+		if p.stopSummary != nil {
+			close(p.stopSummary)
+			<-p.summaryDone
+		}
+		p.logSummary()
+		p.closeErr = p.cfg.Sink.Close(ctx)
+	})
+	return p.closeErr
+}

@@ -1,0 +1,106 @@
+package pipeline
+
+import (
+	"errors"
+	"io"
+
+	"github.com/auditstream/auditstream/internal/chunk"
+)
+
+// tally counts one flush locally; the totals are added to the shared
+// counters once per flush, so concurrent flushes do not contend per event.
+type tally struct {
+	events, parsed, kept, dropped, malformed uint64
+	delivered, retries, failures, unreadable uint64
+}
+
+func (p *Pipeline) add(t *tally) {
+	c := &p.c
+	c.chunks.Add(1)
+	c.events.Add(t.events)
+	c.parsed.Add(t.parsed)
+	c.kept.Add(t.kept)
+	c.dropped.Add(t.dropped)
+	c.malformed.Add(t.malformed)
+	c.delivered.Add(t.delivered)
+	c.retries.Add(t.retries)
+	c.failures.Add(t.failures)
+	c.unreadable.Add(t.unreadable)
+}
+
+// read walks the chunk and collects its kept events into s. It returns the
+// framing error that ended the walk early, if any: the events before it
+// are collected, the rest of the chunk cannot be read.
+func (p *Pipeline) read(s *scratch, data []byte, t *tally) error {
+	s.reader.Reset(data)
+	for {
+		rec, err := s.reader.Next()
+		if errors.Is(err, io.EOF) {
+			return nil
+		}
+		if err != nil {
+			var ce *chunk.Error
+			if errors.As(err, &ce) && ce.Skipped {
+				// Well-formed msgpack but not an event: skip just this one.
+				t.events++
+				t.malformed++
+				p.note(causeBadRecord, err)
+				continue
+			}
+			t.unreadable++
+			p.note(causeUnreadable, err)
+			return err
+		}
+		t.events++
+		p.event(s, rec.Body, t)
+	}
+}
+
+// event filters one record and, if the policy keeps it, adds it to s.kept.
+func (p *Pipeline) event(s *scratch, body []byte, t *tally) {
+	// Fast path: tail without a parser puts the raw line under the log key,
+	// and the policy engine reads it in place.
+	line, found, err := chunk.LookupString(body, p.cfg.LogKey)
+	if err != nil && !errors.Is(err, chunk.ErrNotString) {
+		t.malformed++
+		p.note(causeBadRecord, err)
+		return
+	}
+	if !found || err != nil {
+		// A parsed record: the event is the record itself.
+		if s.json, err = chunk.AppendJSON(s.json[:0], body); err != nil {
+			t.malformed++
+			p.note(causeBadRecord, err)
+			return
+		}
+		line = s.json
+		t.parsed++
+	}
+
+	start := len(s.arena)
+	arena, res, err := s.proc.AppendEvent(s.arena, line)
+	if err != nil {
+		s.arena = arena[:start]
+		t.malformed++
+		p.note(causeBadEvent, err)
+		return
+	}
+	s.arena = arena
+	if !res.Kept {
+		t.dropped++
+		return
+	}
+	t.kept++
+	k := kept{
+		value: span{start, len(s.arena)},
+		stage: res.Stage.String(),
+		level: res.Level.String(),
+	}
+	f := s.proc.Fields()
+	k.auditID = s.appendField(f.AuditID)
+	k.verb = s.appendField(f.Verb)
+	k.user = s.appendField(f.Username)
+	k.namespace = s.appendField(f.Attrs.Namespace)
+	k.resource = s.appendField(f.Attrs.Resource)
+	s.kept = append(s.kept, k)
+}

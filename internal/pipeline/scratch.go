@@ -1,0 +1,86 @@
+package pipeline
+
+import (
+	"github.com/auditstream/auditstream/internal/chunk"
+	"github.com/auditstream/auditstream/sink"
+)
+
+// Pooled buffers above these sizes are dropped rather than kept: one huge
+// chunk must not pin its memory in every pooled scratch for the life of the
+// process. A normal Fluent Bit chunk is about 2 MB.
+const (
+	maxPooledBytes  = 16 << 20
+	maxPooledEvents = 64 << 10
+)
+
+// span is a [lo, hi) range of the arena.
+type span struct{ lo, hi int }
+
+func (s span) of(b []byte) []byte { return b[s.lo:s.hi:s.hi] }
+
+// kept is one kept event while the chunk is being read: its parts are spans,
+// not slices, because the arena may move as it grows.
+type kept struct {
+	value, auditID, verb, user, namespace, resource span
+	stage, level                                    string
+}
+
+// scratch is the memory of one Flush: a policy processor, a chunk reader and
+// the buffers that hold what is handed to the sink. It is used by one flush
+// at a time and goes back to the pipeline's pool afterwards.
+type scratch struct {
+	proc   Processor
+	reader chunk.Reader
+	arena  []byte // rewritten events and copies of their fields
+	json   []byte // a parsed record re-encoded as JSON (slow path)
+	kept   []kept
+	events []sink.Event
+}
+
+// appendField copies b to the arena and returns where it went. The copy is
+// needed because b is a view into the chunk or the processor's scratch, both
+// of which change before the sink sees the event.
+func (s *scratch) appendField(b []byte) span {
+	lo := len(s.arena)
+	s.arena = append(s.arena, b...)
+	return span{lo, len(s.arena)}
+}
+
+// buildEvents turns the kept spans into sink events; the arena no longer
+// moves once reading is done.
+func (s *scratch) buildEvents() []sink.Event {
+	a := s.arena
+	s.events = s.events[:0]
+	for i := range s.kept {
+		k := &s.kept[i]
+		s.events = append(s.events, sink.Event{
+			Value:     k.value.of(a),
+			Stage:     k.stage,
+			Level:     k.level,
+			AuditID:   k.auditID.of(a),
+			Verb:      k.verb.of(a),
+			User:      k.user.of(a),
+			Namespace: k.namespace.of(a),
+			Resource:  k.resource.of(a),
+		})
+	}
+	return s.events
+}
+
+// reset empties the scratch for the pool, dropping oversized buffers and every
+// reference into the last chunk.
+func (s *scratch) reset() {
+	s.reader.Reset(nil)
+	if cap(s.arena) > maxPooledBytes {
+		s.arena = nil
+	}
+	if cap(s.json) > maxPooledBytes {
+		s.json = nil
+	}
+	if cap(s.kept) > maxPooledEvents {
+		s.kept, s.events = nil, nil
+	}
+	s.arena, s.json, s.kept = s.arena[:0], s.json[:0], s.kept[:0]
+	clear(s.events[:cap(s.events)])
+	s.events = s.events[:0]
+}

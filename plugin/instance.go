@@ -1,0 +1,87 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/auditstream/auditstream/internal/pipeline"
+)
+
+// Fluent Bit's return codes (flb_output.h; fluent-bit-go's output.FLB_*).
+// The proxy turns any other value into FLB_ERROR, and an init return <= 0
+// fails the instance.
+const (
+	flbError = 0
+	flbOK    = 1
+	flbRetry = 2
+)
+
+// exitTimeout bounds FLBPluginExitCtx inside Fluent Bit's default 5 s Grace,
+// which also has to cover the other outputs' exits.
+const exitTimeout = 4 * time.Second
+
+// flusher is what an instance drives: *pipeline.Pipeline, or a fake in tests.
+type flusher interface {
+	Flush(data []byte) pipeline.Outcome
+	Close(ctx context.Context) error
+}
+
+// builder makes an instance's flusher from its settings; the plugin uses
+// buildPipeline, tests a fake.
+type builder func(s *settings, log *pipeline.Logger) (flusher, error)
+
+// instance is one [OUTPUT] section: its own logger, policy and producer.
+// Fluent Bit keeps a handle to it (FLBPluginSetContext) and passes it back
+// to every flush; with workers N several flushes use it at once, which
+// flusher allows.
+type instance struct {
+	name string
+	log  *pipeline.Logger
+	f    flusher
+}
+
+// newInstance reads the configuration through get and builds the instance.
+// Its error is already logged, tagged with the instance name.
+func newInstance(get func(string) string, stderr io.Writer, build builder) (*instance, error) {
+	name := instanceName(get)
+	component := "output:auditstream:" + name
+	lv, err := readVerbosity(get)
+	log := pipeline.NewLogger(stderr, lv, component)
+	if err == nil {
+		var s settings
+		if s, err = readSettings(get); err == nil {
+			var f flusher
+			if f, err = build(&s, log); err == nil {
+				return &instance{name: name, log: log, f: f}, nil
+			}
+		}
+	}
+	// An init failure must be visible whatever the verbosity.
+	pipeline.NewLogger(stderr, pipeline.LevelError, component).Errorf("cannot start: %v", err)
+	return nil, fmt.Errorf("%s: %w", name, err)
+}
+
+// flush maps the pipeline's outcome to Fluent Bit's code.
+func (in *instance) flush(data []byte) int {
+	switch in.f.Flush(data) {
+	case pipeline.Delivered:
+		return flbOK
+	case pipeline.Retry:
+		return flbRetry
+	default:
+		return flbError
+	}
+}
+
+// exit flushes and closes the producer within exitTimeout.
+func (in *instance) exit() int {
+	ctx, cancel := context.WithTimeout(context.Background(), exitTimeout)
+	defer cancel()
+	if err := in.f.Close(ctx); err != nil {
+		in.log.Errorf("exit: %v", err)
+		return flbError
+	}
+	return flbOK
+}

@@ -35,7 +35,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/auditstream/auditstream/filter"
-	"github.com/auditstream/auditstream/sink"
+	"github.com/auditstream/auditstream/internal/setup"
 )
 
 // Files outside deploy/ that the manifests depend on, relative to this
@@ -59,10 +59,6 @@ const (
 	// which runs after Fluent Bit's grace period.
 	pluginExitSeconds = 4
 )
-
-// pluginKeys are the output keys the plugin reads besides sink.Keys()
-// (plugin/settings.go; they are unexported there).
-var pluginKeys = []string{"policy_file", "log_key", "verbosity", "summary_interval", "instance_name"}
 
 // fluentBitOutputKeys are the output keys Fluent Bit consumes itself that the
 // configurations may use.
@@ -463,7 +459,7 @@ func checkFluentBitConfig(t *testing.T, where string, c *fluentBitYAML) {
 
 	out := c.output(t, where)
 	known := map[string]bool{}
-	for _, k := range slices.Concat(sink.Keys(), pluginKeys, fluentBitOutputKeys) {
+	for _, k := range slices.Concat(setup.Keys(), fluentBitOutputKeys) {
 		known[k] = true
 	}
 	for k := range out {

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/auditstream/auditstream/internal/setup"
 )
 
 // TestHarnessRegister registers the plugin with the register struct of each
@@ -227,7 +229,7 @@ unregister
 `
 	r := runHarness(t, 2*time.Minute, script)
 	r.ok(t)
-	const deadline = 1*time.Second + flushMargin + time.Second // delivery_timeout, margin, slack
+	const deadline = 1*time.Second + setup.FlushMargin + time.Second // delivery_timeout, margin, slack
 	for _, name := range []string{"refused", "silent"} {
 		res := r.result(t, "flush "+name)
 		if res["retry"] != res["calls"] {

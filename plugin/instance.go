@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/auditstream/auditstream/internal/pipeline"
+	"github.com/auditstream/auditstream/internal/setup"
 )
 
 // Fluent Bit's return codes (flb_output.h; fluent-bit-go's output.FLB_*).
@@ -30,7 +31,12 @@ type flusher interface {
 
 // builder makes an instance's flusher from its settings; the plugin uses
 // buildPipeline, tests a fake.
-type builder func(s *settings, log *pipeline.Logger) (flusher, error)
+type builder func(s *setup.Settings, log *pipeline.Logger) (flusher, error)
+
+// buildPipeline builds the real pipeline.
+func buildPipeline(s *setup.Settings, log *pipeline.Logger) (flusher, error) {
+	return setup.Build(s, log)
+}
 
 // instance is one [OUTPUT] section: its own logger, policy and producer.
 // Fluent Bit keeps a handle to it (FLBPluginSetContext) and passes it back
@@ -45,13 +51,13 @@ type instance struct {
 // newInstance reads the configuration through get and builds the instance.
 // Its error is already logged, tagged with the instance name.
 func newInstance(get func(string) string, stderr io.Writer, build builder) (*instance, error) {
-	name := instanceName(get)
+	name := setup.InstanceName(get)
 	component := "output:auditstream:" + name
-	lv, err := readVerbosity(get)
+	lv, err := setup.ReadVerbosity(get)
 	log := pipeline.NewLogger(stderr, lv, component)
 	if err == nil {
-		var s settings
-		if s, err = readSettings(get); err == nil {
+		var s setup.Settings
+		if s, err = setup.Read(get); err == nil {
 			var f flusher
 			if f, err = build(&s, log); err == nil {
 				return &instance{name: name, log: log, f: f}, nil

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/auditstream/auditstream/internal/pipeline"
+	"github.com/auditstream/auditstream/internal/setup"
 	"github.com/auditstream/auditstream/sink"
 )
 
@@ -41,15 +42,15 @@ func (f *fakeFlusher) Flush([]byte) pipeline.Outcome {
 
 func (f *fakeFlusher) Close(context.Context) error { f.closed = true; return f.err }
 
-func fakeBuilder(f *fakeFlusher, got *settings) builder {
-	return func(s *settings, _ *pipeline.Logger) (flusher, error) {
+func fakeBuilder(f *fakeFlusher, got *setup.Settings) builder {
+	return func(s *setup.Settings, _ *pipeline.Logger) (flusher, error) {
 		*got = *s
 		return f, nil
 	}
 }
 
 func TestReadSettings(t *testing.T) {
-	var got settings
+	var got setup.Settings
 	var log bytes.Buffer
 	in, err := newInstance(keys{
 		"Policy_File": "/etc/audit/policy.yaml", "BROKERS": "k1:9092,k2:9092",
@@ -61,14 +62,14 @@ func TestReadSettings(t *testing.T) {
 	if in.name != "auditstream" {
 		t.Fatalf("unexpected name %q", in.name)
 	}
-	if got.policyFile != "/etc/audit/policy.yaml" || got.logKey != "message" || got.summaryInterval != 5*time.Second ||
-		got.sink.Compression != sink.CompressionZstd || len(got.sink.Brokers) != 2 {
+	if got.PolicyFile != "/etc/audit/policy.yaml" || got.LogKey != "message" || got.SummaryInterval != 5*time.Second ||
+		got.Sink.Compression != sink.CompressionZstd || len(got.Sink.Brokers) != 2 {
 		t.Fatalf("unexpected settings %+v", got)
 	}
 
 	in, _ = newInstance(keys{"policy_file": "p", "brokers": "k:1", "instance_name": "kafka-main", "summary_interval": "0"}.get,
 		&log, fakeBuilder(&fakeFlusher{}, &got))
-	if in.name != "kafka-main" || got.logKey != "log" || got.summaryInterval != 0 {
+	if in.name != "kafka-main" || got.LogKey != "log" || got.SummaryInterval != 0 {
 		t.Fatalf("unexpected defaults: name %q, settings %+v", in.name, got)
 	}
 }
@@ -77,7 +78,7 @@ func TestInitErrorsNameTheKey(t *testing.T) {
 	f := func(k keys, want string) {
 		t.Helper()
 		var log bytes.Buffer
-		var got settings
+		var got setup.Settings
 		_, err := newInstance(k.get, &log, fakeBuilder(&fakeFlusher{}, &got))
 		if err == nil {
 			t.Fatalf("no error for %v", k)
@@ -109,7 +110,7 @@ func TestInitErrorsNameTheKey(t *testing.T) {
 func TestBuildErrorIsLogged(t *testing.T) {
 	var log bytes.Buffer
 	_, err := newInstance(keys{"policy_file": "p", "brokers": "k:1", "verbosity": "error"}.get, &log,
-		func(*settings, *pipeline.Logger) (flusher, error) {
+		func(*setup.Settings, *pipeline.Logger) (flusher, error) {
 			return nil, errors.New("policy_file: p: no such file")
 		})
 	if err == nil || !strings.Contains(log.String(), "[error] [output:auditstream:auditstream] cannot start: policy_file: p: no such file") {

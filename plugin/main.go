@@ -3,7 +3,7 @@
 // loaded by Fluent Bit's Go proxy as output "auditstream".
 //
 // This package is only the cgo boundary: the exports Fluent Bit calls
-// (exports.go), the reading of an instance's keys (settings.go) and the
+// (exports.go), the reading of an instance's keys (internal/setup) and the
 // mapping of outcomes to FLB_OK, FLB_RETRY and FLB_ERROR (instance.go). The
 // work of a flush is internal/pipeline's.
 //

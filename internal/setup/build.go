@@ -1,4 +1,4 @@
-package main
+package setup
 
 import (
 	"context"
@@ -13,23 +13,33 @@ import (
 	"github.com/auditstream/auditstream/sink"
 )
 
-// buildPipeline compiles the instance's policy and creates its producer. It
+// Built is a pipeline whose brokers are being checked in the background,
+// with the sink it delivers to.
+type Built struct {
+	*pipeline.Pipeline
+	Sink   *sink.Sink
+	cancel context.CancelFunc
+	done   chan struct{}
+}
+
+// Build compiles the policy and creates the producer and the pipeline. It
 // does not connect to Kafka: Fluent Bit's init must not block, and a broker
 // that is down at start is a reason to retry chunks, not to fail the host.
-func buildPipeline(s *settings, log *pipeline.Logger) (flusher, error) {
-	pol, warnings, err := filter.LoadFile(s.policyFile)
+// The brokers are checked in the background and the result logged.
+func Build(s *Settings, log *pipeline.Logger) (*Built, error) {
+	pol, warnings, err := filter.LoadFile(s.PolicyFile)
 	for _, w := range warnings {
-		log.Warnf("%s: %s", keyPolicyFile, w)
+		log.Warnf("%s: %s", KeyPolicyFile, w)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", keyPolicyFile, err)
+		return nil, fmt.Errorf("%s: %w", KeyPolicyFile, err)
 	}
-	log.Infof("%s %s: %d rules", keyPolicyFile, s.policyFile, pol.NumRules())
+	log.Infof("%s %s: %d rules", KeyPolicyFile, s.PolicyFile, pol.NumRules())
 	for i := range pol.NumRules() {
 		log.Debugf("  %s", pol.DescribeRule(i))
 	}
 
-	snk, err := sink.New(s.sink, sinkLogger(log))
+	snk, err := sink.New(s.Sink, sinkLogger(log))
 	if err != nil {
 		return nil, err
 	}
@@ -37,9 +47,9 @@ func buildPipeline(s *settings, log *pipeline.Logger) (flusher, error) {
 		NewProcessor:    func() pipeline.Processor { return pol.NewProcessor() },
 		Sink:            snk,
 		IsRetryable:     sink.IsRetryable,
-		LogKey:          s.logKey,
-		FlushTimeout:    s.sink.DeliveryTimeout + flushMargin,
-		SummaryInterval: s.summaryInterval,
+		LogKey:          s.LogKey,
+		FlushTimeout:    s.Sink.DeliveryTimeout + FlushMargin,
+		SummaryInterval: s.SummaryInterval,
 		Log:             log,
 		SinkSummary:     func(b []byte) []byte { return appendSinkStats(b, snk.Stats()) },
 	})
@@ -53,20 +63,13 @@ func buildPipeline(s *settings, log *pipeline.Logger) (flusher, error) {
 // checkTimeout bounds the start-up check of the brokers.
 const checkTimeout = 10 * time.Second
 
-// checked is a pipeline whose brokers are being checked in the background.
-type checked struct {
-	*pipeline.Pipeline
-	cancel context.CancelFunc
-	done   chan struct{}
-}
-
 // startCheck asks the brokers for the topics' metadata in the background,
 // so that unreachable brokers, refused credentials or missing topics show
 // in the log at start, not only at the first flush, without blocking
 // Fluent Bit's init.
-func startCheck(p *pipeline.Pipeline, snk *sink.Sink, log *pipeline.Logger) *checked {
+func startCheck(p *pipeline.Pipeline, snk *sink.Sink, log *pipeline.Logger) *Built {
 	ctx, cancel := context.WithTimeout(context.Background(), checkTimeout)
-	c := &checked{Pipeline: p, cancel: cancel, done: make(chan struct{})}
+	c := &Built{Pipeline: p, Sink: snk, cancel: cancel, done: make(chan struct{})}
 	go func() {
 		defer close(c.done)
 		err := snk.Check(ctx)
@@ -78,14 +81,14 @@ func startCheck(p *pipeline.Pipeline, snk *sink.Sink, log *pipeline.Logger) *che
 		case sink.IsRetryable(err):
 			log.Warnf("brokers not ready at start (chunks will be retried until they are): %v", err)
 		default:
-			log.Errorf("Kafka refuses this configuration (flushes will fail until it is fixed): %v", err)
+			log.Errorf("Kafka refuses this configuration (chunks are kept and retried until it is fixed): %v", err)
 		}
 	}()
 	return c
 }
 
 // Close stops the check, then closes the pipeline.
-func (c *checked) Close(ctx context.Context) error {
+func (c *Built) Close(ctx context.Context) error {
 	c.cancel()
 	select {
 	case <-c.done:

@@ -1,0 +1,110 @@
+package setup
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/auditstream/auditstream/internal/pipeline"
+	"github.com/auditstream/auditstream/sink"
+)
+
+// The keys of the pipeline around the sink's. Fluent Bit consumes log_level
+// itself, so the plugin's own verbosity has its own key.
+const (
+	KeyPolicyFile      = "policy_file"
+	KeyLogKey          = "log_key"
+	KeyVerbosity       = "verbosity"
+	KeySummaryInterval = "summary_interval"
+	KeyInstanceName    = "instance_name"
+
+	DefaultSummaryInterval = time.Minute
+	// FlushMargin is added to the sink's delivery_timeout to bound a whole
+	// flush: the sink gives up on its own at delivery_timeout, this is only
+	// the backstop.
+	FlushMargin = 2 * time.Second
+)
+
+// Keys lists every key Read and ReadVerbosity read: the pipeline's and the sink's.
+func Keys() []string {
+	return append([]string{KeyPolicyFile, KeyLogKey, KeyVerbosity, KeySummaryInterval, KeyInstanceName}, sink.Keys()...)
+}
+
+// Settings is one pipeline's configuration: a plugin [OUTPUT] instance's, or
+// the ship command's.
+type Settings struct {
+	PolicyFile      string
+	LogKey          string
+	SummaryInterval time.Duration
+	Sink            sink.Config
+}
+
+// InstanceName is what the instance's log lines are tagged with: the
+// instance_name key, else "auditstream". Fluent Bit keeps alias to itself
+// and tells a Go plugin neither its instance's name nor its number, so
+// several instances are told apart in the log by setting instance_name.
+func InstanceName(get func(string) string) string {
+	if n := strings.TrimSpace(get(KeyInstanceName)); n != "" {
+		return n
+	}
+	return "auditstream"
+}
+
+// ReadVerbosity reads only the verbosity, so that the logger exists before
+// any other key is checked and can report what is wrong with them.
+func ReadVerbosity(get func(string) string) (pipeline.Level, error) {
+	v := strings.TrimSpace(get(KeyVerbosity))
+	if v == "" {
+		return pipeline.LevelInfo, nil
+	}
+	lv, err := pipeline.ParseLevel(v)
+	if err != nil {
+		return pipeline.LevelInfo, fmt.Errorf("%s: %w", KeyVerbosity, err)
+	}
+	return lv, nil
+}
+
+// Read reads and checks every key but the verbosity. The error names
+// the key and what is wrong with its value.
+func Read(get func(string) string) (Settings, error) {
+	s := Settings{
+		PolicyFile:      strings.TrimSpace(get(KeyPolicyFile)),
+		LogKey:          strings.TrimSpace(get(KeyLogKey)),
+		SummaryInterval: DefaultSummaryInterval,
+	}
+	if s.PolicyFile == "" {
+		return s, errors.New(KeyPolicyFile + ": required: the path of an audit.k8s.io/v1 Policy file")
+	}
+	if s.LogKey == "" {
+		s.LogKey = pipeline.DefaultLogKey
+	}
+	if v := strings.TrimSpace(get(KeySummaryInterval)); v != "" {
+		d, err := parseInterval(v)
+		if err != nil {
+			return s, fmt.Errorf("%s: invalid value %q: want a duration such as 30s or 5m, or 0 to disable", KeySummaryInterval, v)
+		}
+		s.SummaryInterval = d
+	}
+	var err error
+	if s.Sink, err = sink.ConfigFromKeys(get); err != nil {
+		return s, err
+	}
+	// ConfigFromKeys reports bad values; Validate reports what is missing
+	// (brokers) or inconsistent, which sink.New would otherwise report later.
+	if err := s.Sink.Validate(); err != nil {
+		return s, err
+	}
+	return s, nil
+}
+
+func parseInterval(v string) (time.Duration, error) {
+	if v == "0" {
+		return 0, nil
+	}
+	d, err := time.ParseDuration(v)
+	if err == nil && d < 0 {
+		err = errors.New("negative")
+	}
+	return d, err
+}

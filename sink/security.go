@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"os"
 	"strings"
+	"time"
 
+	"github.com/segmentio/kafka-go"
 	"github.com/segmentio/kafka-go/sasl"
 	"github.com/segmentio/kafka-go/sasl/plain"
 	"github.com/segmentio/kafka-go/sasl/scram"
@@ -90,4 +92,22 @@ func readPassword(s *SASLConfig) (string, error) {
 		return "", fmt.Errorf("sasl_password_env: environment variable %q is not set or empty", s.PasswordEnv)
 	}
 	return p, nil
+}
+
+// Dialer returns a kafka-go dialer with the configuration's TLS and SASL
+// settings, for tools that read back what the sink wrote (auditstream verify).
+func (c *Config) Dialer() (*kafka.Dialer, error) {
+	d := &kafka.Dialer{Timeout: 10 * time.Second, DualStack: true, ClientID: c.ClientID}
+	var err error
+	if c.TLS.Enabled {
+		if d.TLS, err = buildTLS(&c.TLS); err != nil {
+			return nil, err
+		}
+	}
+	if c.SASL.Mechanism != "" {
+		if d.SASLMechanism, err = buildSASL(&c.SASL); err != nil {
+			return nil, err
+		}
+	}
+	return d, nil
 }

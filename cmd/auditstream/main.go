@@ -59,6 +59,6 @@ func newRootCommand(stdin io.Reader, stdout, stderr io.Writer) *cobra.Command {
 	root.SetIn(stdin)
 	root.SetOut(stdout)
 	root.SetErr(stderr)
-	root.AddCommand(newCheckCommand(), newApplyCommand(), newSimulateCommand())
+	root.AddCommand(newCheckCommand(), newApplyCommand(), newSimulateCommand(), newShipCommand(), newVerifyCommand())
 	return root
 }

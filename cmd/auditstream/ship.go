@@ -1,0 +1,214 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+	"sigs.k8s.io/yaml"
+
+	"github.com/auditstream/auditstream/internal/auditlog"
+	"github.com/auditstream/auditstream/internal/chunk"
+	"github.com/auditstream/auditstream/internal/pipeline"
+	"github.com/auditstream/auditstream/internal/setup"
+)
+
+// shipOptions are the ship command's own flags; every pipeline setting is a
+// plugin key (--config, --set, and the shortcuts --policy, --brokers, --topic).
+type shipOptions struct {
+	configFile   string
+	set          []string
+	policy       string
+	brokers      string
+	topic        string
+	chunkEvents  int
+	chunkBytes   int
+	retryTimeout time.Duration
+}
+
+func newShipCommand() *cobra.Command {
+	var o shipOptions
+	cmd := &cobra.Command{
+		Use:   "ship --policy POLICY --brokers HOST:PORT [FILE|DIR ...]",
+		Short: "Send an audit log to Kafka through the plugin's own pipeline",
+		Long: `Ships a log (a backfill, or a node without Fluent Bit) exactly as the Fluent
+Bit plugin would: the log is cut into chunks of tail records, and each chunk
+goes through the same pipeline (policy, rewrite, Kafka sink, retries) and the
+same settings, named by the plugin's keys. Settings come from --config (a YAML
+map of plugin keys), then --set key=value, then the shortcut flags.
+
+A chunk Kafka cannot take yet is retried, as Fluent Bit would, until
+--retry-timeout. The exit code is 0 only if every event the policy keeps was
+acknowledged on its topic; 1 if any was dead-lettered, dropped or not
+delivered.`,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runShip(cmd, &o, args)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&o.configFile, "config", "", "YAML file of plugin keys (policy_file, brokers, topic, compression, ...)")
+	f.StringArrayVar(&o.set, "set", nil, "a plugin key, as key=value (repeatable)")
+	f.StringVar(&o.policy, "policy", "", "audit policy file (the policy_file key)")
+	f.StringVar(&o.brokers, "brokers", "", "Kafka brokers, comma-separated (the brokers key)")
+	f.StringVar(&o.topic, "topic", "", "topic template with {stage} (the topic key)")
+	f.IntVar(&o.chunkEvents, "chunk-events", 2048, "events per chunk, as Fluent Bit would batch them")
+	f.IntVar(&o.chunkBytes, "chunk-bytes", 2<<20, "bytes per chunk at most (Fluent Bit's chunks are about 2 MB)")
+	f.DurationVar(&o.retryTimeout, "retry-timeout", 5*time.Minute, "how long to keep retrying a chunk Kafka cannot take")
+	return cmd
+}
+
+// shipKeys merges the settings, later sources overriding earlier ones.
+func shipKeys(o *shipOptions) (map[string]string, error) {
+	keys := map[string]string{}
+	if o.configFile != "" {
+		data, err := os.ReadFile(o.configFile)
+		if err != nil {
+			return nil, err
+		}
+		var file map[string]any
+		if err := yaml.UnmarshalStrict(data, &file); err != nil {
+			return nil, fmt.Errorf("%s: %w", o.configFile, err)
+		}
+		for k, v := range file {
+			keys[strings.ToLower(k)] = fmt.Sprint(v)
+		}
+	}
+	for _, kv := range o.set {
+		k, v, ok := strings.Cut(kv, "=")
+		if !ok {
+			return nil, fmt.Errorf("--set %q: want key=value", kv)
+		}
+		keys[strings.ToLower(strings.TrimSpace(k))] = v
+	}
+	for k, v := range map[string]string{setup.KeyPolicyFile: o.policy, "brokers": o.brokers, "topic": o.topic} {
+		if v != "" {
+			keys[k] = v
+		}
+	}
+	known := setup.Keys()
+	for k := range keys {
+		if !slices.Contains(known, k) {
+			return nil, fmt.Errorf("unknown key %q: want one of %s", k, strings.Join(known, ", "))
+		}
+	}
+	return keys, nil
+}
+
+func runShip(cmd *cobra.Command, o *shipOptions, args []string) error {
+	keys, err := shipKeys(o)
+	if err != nil {
+		return err
+	}
+	get := func(k string) string { return keys[k] }
+	stderr := cmd.ErrOrStderr()
+	lv, err := setup.ReadVerbosity(get)
+	if err != nil {
+		return err
+	}
+	s, err := setup.Read(get)
+	if err != nil {
+		return err
+	}
+	s.SummaryInterval = 0 // ship prints one summary at the end
+	log := pipeline.NewLogger(stderr, lv, "ship")
+	p, err := setup.Build(&s, log)
+	if err != nil {
+		return err
+	}
+	inputs, err := auditlog.ExpandRotated(args)
+	if err != nil {
+		return errors.Join(err, p.Close(context.Background()))
+	}
+	in := auditlog.NewReader(inputs, cmd.InOrStdin())
+	defer in.Close()
+	progress := newProgress(stderr, inputs)
+	in.OnProgress(progress.set)
+
+	sh := shipper{p: p, o: o, log: log, logKey: s.LogKey}
+	shipErr := sh.run(in)
+	progress.finish()
+	ctx, cancel := context.WithTimeout(context.Background(), s.Sink.DeliveryTimeout+setup.FlushMargin)
+	defer cancel()
+	closeErr := p.Close(ctx)
+	st, ss := p.Stats(), p.Sink.Stats().Total()
+	fmt.Fprintf(cmd.OutOrStdout(), "shipped: %d events read, %d kept, %d dropped by policy, %d not audit events, %d lines too long; "+
+		"%d sent to Kafka (%s), %d dead-lettered, %d dropped by the sink, %d truncated, %d retried sends\n",
+		st.Events, st.Kept, st.Dropped, st.Malformed, sh.tooLong, ss.Sent, bytesIEC(int64(ss.SentBytes)),
+		ss.DeadLettered, ss.Dropped, ss.Truncated, ss.Retried)
+	if err := errors.Join(shipErr, closeErr); err != nil {
+		return err
+	}
+	if ss.Sent != st.Kept {
+		return fmt.Errorf("%d of %d kept events were not acknowledged on their topic", st.Kept-ss.Sent, st.Kept)
+	}
+	return nil
+}
+
+// shipper cuts the log into chunks and flushes them as Fluent Bit would.
+type shipper struct {
+	p       *setup.Built
+	o       *shipOptions
+	log     *pipeline.Logger
+	logKey  string
+	data    []byte
+	events  int
+	tooLong int
+}
+
+func (sh *shipper) run(in *auditlog.Reader) error {
+	for {
+		line, _, err := in.Next()
+		if errors.Is(err, io.EOF) {
+			return sh.flush()
+		}
+		if errors.Is(err, auditlog.ErrLineTooLong) {
+			sh.tooLong++
+			sh.log.Warnf("skipped: %v", err)
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		if len(line) == 0 {
+			continue
+		}
+		sh.data = chunk.AppendTailEvent(sh.data, time.Now(), sh.logKey, line)
+		if sh.events++; sh.events >= sh.o.chunkEvents || len(sh.data) >= sh.o.chunkBytes {
+			if err := sh.flush(); err != nil {
+				return err
+			}
+		}
+	}
+}
+
+// flush delivers the chunk, retrying with backoff while the outcome is Retry.
+func (sh *shipper) flush() error {
+	if sh.events == 0 {
+		return nil
+	}
+	deadline := time.Now().Add(sh.o.retryTimeout)
+	backoff := time.Second
+	for {
+		switch sh.p.Flush(sh.data) {
+		case pipeline.Delivered:
+			sh.data, sh.events = sh.data[:0], 0
+			return nil
+		case pipeline.Failed:
+			return fmt.Errorf("a chunk of %d events could not be delivered", sh.events)
+		}
+		remaining := time.Until(deadline)
+		if remaining <= 0 {
+			return fmt.Errorf("a chunk of %d events was still not delivered after %s (--retry-timeout)", sh.events, sh.o.retryTimeout)
+		}
+		wait := min(backoff, remaining)
+		sh.log.Warnf("chunk of %d events not delivered yet; retrying in %s", sh.events, wait)
+		time.Sleep(wait)
+		backoff = min(2*backoff, 30*time.Second)
+	}
+}

@@ -1,0 +1,74 @@
+package main
+
+import (
+	"encoding/json"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/auditstream/auditstream/internal/kafkatest"
+	"github.com/auditstream/auditstream/internal/simulate"
+)
+
+// ship delivers the real logs to the real broker through the plugin's
+// pipeline; what arrives is what simulate predicts and apply writes,
+// checked by verify.
+func TestShipAndVerify(t *testing.T) {
+	info := kafkatest.Broker(t)
+	topic := kafkatest.TopicName(t) + ".{stage}"
+	brokers := strings.Join(info.Brokers, ",")
+	policy := "../../examples/policy.yaml"
+	logs := []string{testdata + "audit2rbac-demo-full.v1beta1.jsonl", testdata + "falco-k8s-audit-traces.jsonl"}
+
+	code, sim, _ := runCLI(t, "", append([]string{"simulate", "-o", "json", "--topic", topic, "--policy", policy}, logs...)...)
+	if code != exitOK {
+		t.Fatalf("simulate: exit %d", code)
+	}
+	var want simulate.Report
+	if err := json.Unmarshal([]byte(sim), &want); err != nil {
+		t.Fatal(err)
+	}
+
+	code, out, errOut := runCLI(t, "", append([]string{"ship", "--policy", policy, "--brokers", brokers, "--topic", topic,
+		"--set", "auto_create_topics=on", "--chunk-events", "100"}, logs...)...)
+	if code != exitOK {
+		t.Fatalf("ship: exit %d\n%s\n%s", code, out, errOut)
+	}
+	wantLine := "shipped: 808 events read, " + itoa(want.Kept.Events) + " kept"
+	if !strings.Contains(out, wantLine) || !strings.Contains(out, itoa(want.Kept.Events)+" sent to Kafka") {
+		t.Errorf("ship summary %q; want %q and as many sent", out, wantLine)
+	}
+
+	code, out, errOut = runCLI(t, "", append([]string{"verify", "--policy", policy, "--brokers", brokers, "--topic", topic}, logs...)...)
+	if code != exitOK || !strings.Contains(out, " 0 missing, 0 duplicates, 0 unexpected, 0 on the wrong topic") {
+		t.Fatalf("verify: exit %d\n%s\n%s", code, out, errOut)
+	}
+	for _, tp := range want.Topics {
+		if !strings.Contains(out, tp.Key) {
+			t.Errorf("verify output lacks topic %s", tp.Key)
+		}
+	}
+
+	// verify can fail: another policy keeps other events.
+	code, out, _ = runCLI(t, "", append([]string{"verify", "--policy", testdata + "audit2rbac-demo-policy.v1.yaml", "--brokers", brokers, "--topic", topic}, logs...)...)
+	if code != exitFailure {
+		t.Errorf("verify with another policy: exit %d; want %d\n%s", code, exitFailure, out)
+	}
+}
+
+func TestShipUndeliverable(t *testing.T) {
+	code, out, errOut := runCLI(t, "", "ship", "--policy", "../../examples/policy.yaml", "--brokers", "127.0.0.1:1",
+		"--set", "delivery_timeout=200ms", "--retry-timeout", "1s", testdata+"audit2rbac-demo.v1.jsonl")
+	if code != exitFailure || !strings.Contains(errOut, "still not delivered after 1s") || !strings.Contains(out, "0 sent to Kafka") {
+		t.Errorf("exit %d\nstdout %s\nstderr %s", code, out, errOut)
+	}
+}
+
+func TestShipRejectsUnknownKeys(t *testing.T) {
+	code, _, errOut := runCLI(t, "", "ship", "--policy", "p", "--brokers", "b:1", "--set", "compressoin=zstd")
+	if code != exitFailure || !strings.Contains(errOut, `unknown key "compressoin"`) {
+		t.Errorf("exit %d, stderr %q", code, errOut)
+	}
+}
+
+func itoa(n int64) string { return strconv.FormatInt(n, 10) }

@@ -1,0 +1,169 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/auditstream/auditstream/filter"
+	"github.com/auditstream/auditstream/internal/auditlog"
+	"github.com/auditstream/auditstream/internal/readback"
+	"github.com/auditstream/auditstream/internal/setup"
+)
+
+func newVerifyCommand() *cobra.Command {
+	var o shipOptions
+	var timeout time.Duration
+	cmd := &cobra.Command{
+		Use:   "verify --policy POLICY --brokers HOST:PORT [FILE|DIR ...]",
+		Short: "Check that Kafka holds exactly what the policy keeps of a log",
+		Long: `Reads back every message of the four stage topics and compares them with what
+the policy keeps of the log: per topic, level and rule, the events predicted
+(as simulate counts them) beside the events that arrived, each arrived event
+byte for byte against the rewritten event apply would write. Duplicates (at
+least once delivery) are counted, not failed. The exit code is 1 if an event
+is missing or a message is not one the policy keeps. Settings are the plugin's
+keys, as for ship; the topics must hold only this log's events.`,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runVerify(cmd, &o, timeout, args)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&o.configFile, "config", "", "YAML file of plugin keys")
+	f.StringArrayVar(&o.set, "set", nil, "a plugin key, as key=value (repeatable)")
+	f.StringVar(&o.policy, "policy", "", "audit policy file (the policy_file key)")
+	f.StringVar(&o.brokers, "brokers", "", "Kafka brokers, comma-separated (the brokers key)")
+	f.StringVar(&o.topic, "topic", "", "topic template with {stage} (the topic key)")
+	f.DurationVar(&timeout, "timeout", time.Minute, "how long reading the topics back may take")
+	return cmd
+}
+
+// tally counts events by topic, level and rule.
+type tally struct {
+	topics map[string]int
+	levels map[string]int
+	rules  map[int]int
+	total  int
+}
+
+func newTally() *tally {
+	return &tally{topics: map[string]int{}, levels: map[string]int{}, rules: map[int]int{}}
+}
+
+func (t *tally) add(topic string, res filter.Result) {
+	t.topics[topic]++
+	t.levels[res.Level.String()]++
+	t.rules[res.Decision.Rule]++
+	t.total++
+}
+
+func runVerify(cmd *cobra.Command, o *shipOptions, timeout time.Duration, args []string) error {
+	keys, err := shipKeys(o)
+	if err != nil {
+		return err
+	}
+	s, err := setup.Read(func(k string) string { return keys[k] })
+	if err != nil {
+		return err
+	}
+	p, warnings, err := filter.LoadFile(s.PolicyFile)
+	for _, w := range warnings {
+		fmt.Fprintln(cmd.ErrOrStderr(), "warning:", w)
+	}
+	if err != nil {
+		return err
+	}
+	topicOf := topicResolver(&s.Sink)
+
+	// What the policy keeps of the log: a multiset of rewritten events.
+	predicted, expected := newTally(), map[string]int{}
+	inputs, err := auditlog.ExpandRotated(args)
+	if err != nil {
+		return err
+	}
+	in := auditlog.NewReader(inputs, cmd.InOrStdin())
+	defer in.Close()
+	pr := p.NewProcessor()
+	var buf []byte
+	for {
+		line, _, err := in.Next()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			continue // not an event: the pipeline skips it too
+		}
+		var res filter.Result
+		if buf, res, err = pr.AppendEvent(buf[:0], line); err != nil || !res.Kept {
+			continue
+		}
+		predicted.add(topicOf(res.Stage), res)
+		expected[string(buf)]++
+	}
+
+	dialer, err := s.Sink.Dialer()
+	if err != nil {
+		return err
+	}
+	var topics []string
+	for st := filter.Stage(1); st <= filter.NumStages; st++ {
+		topics = append(topics, topicOf(st))
+	}
+	ctx, cancel := context.WithTimeout(cmd.Context(), timeout)
+	defer cancel()
+	msgs, err := readback.ReadAll(ctx, dialer, s.Sink.Brokers, topics)
+	if err != nil {
+		return err
+	}
+	arrived, seen := newTally(), map[string]int{}
+	unexpected, wrongTopic := 0, 0
+	for _, m := range msgs {
+		res, err := pr.Decide(m.Value)
+		if err != nil || expected[string(m.Value)] == 0 {
+			unexpected++
+			continue
+		}
+		if topicOf(res.Stage) != m.Topic || m.Headers["stage"] != res.Stage.String() {
+			wrongTopic++
+		}
+		if seen[string(m.Value)]++; seen[string(m.Value)] > expected[string(m.Value)] {
+			continue // a duplicate: counted below, not tallied
+		}
+		arrived.add(m.Topic, res)
+	}
+	missing, duplicates := 0, 0
+	for v, n := range expected {
+		missing += max(0, n-seen[v])
+		duplicates += max(0, seen[v]-n)
+	}
+	renderVerify(cmd.OutOrStdout(), p, predicted, arrived, topics)
+	fmt.Fprintf(cmd.OutOrStdout(), "%d messages read back: %d predicted events arrived, %d missing, %d duplicates, %d unexpected, %d on the wrong topic\n",
+		len(msgs), arrived.total, missing, duplicates, unexpected, wrongTopic)
+	if missing > 0 || unexpected > 0 || wrongTopic > 0 {
+		return errors.New("the topics do not hold what the policy keeps of the log")
+	}
+	return nil
+}
+
+func renderVerify(w io.Writer, p *filter.Policy, predicted, arrived *tally, topics []string) {
+	t := newTable(w)
+	t.row("TOPIC", "PREDICTED", "ARRIVED")
+	for _, topic := range topics {
+		t.row(topic, predicted.topics[topic], arrived.topics[topic])
+	}
+	t.flush()
+	t.row("LEVEL", "PREDICTED", "ARRIVED")
+	for l := filter.LevelMetadata; l <= filter.LevelRequestResponse; l++ {
+		t.row(l.String(), predicted.levels[l.String()], arrived.levels[l.String()])
+	}
+	t.flush()
+	t.row("RULE", "PREDICTED", "ARRIVED")
+	for i := range p.NumRules() {
+		t.row(p.DescribeRule(i), predicted.rules[i], arrived.rules[i])
+	}
+	t.flush()
+}

@@ -5,7 +5,7 @@ PLUGIN_SO := $(BUILD)/out_auditstream.so
 CLI       := $(BUILD)/auditstream
 GOFILES   := $(shell find . -name '*.go' -not -path './.cache/*')
 
-.PHONY: all build plugin test test-go test-faults test-race lint fmt vet bench fuzz demo kafka-up kafka-down kcat clean
+.PHONY: all build plugin harness test test-go test-faults test-race lint fmt vet bench fuzz demo kafka-up kafka-down kcat clean
 
 all: build plugin
 
@@ -15,6 +15,19 @@ $(CLI): $(GOFILES) go.mod go.sum
 	$(GO) build -trimpath -o $@ ./cmd/auditstream
 
 plugin: $(PLUGIN_SO)
+
+# The project's own loader, which drives the plugin as Fluent Bit's Go proxy does.
+HARNESS := $(BUILD)/flbharness
+harness: $(HARNESS)
+
+$(HARNESS): $(wildcard plugin/harness/*.c plugin/harness/*.h)
+	@mkdir -p $(BUILD)
+	gcc -std=gnu11 -O2 -g -Wall -Wextra -Werror -o $@ plugin/harness/flbharness.c plugin/harness/chunks.c \
+		plugin/harness/mpw.c plugin/harness/mpjson.c -ldl -lpthread
+
+# The main job: ship the example log through the plugin and show what arrived.
+demo: build plugin harness
+	bash scripts/demo.sh
 
 $(PLUGIN_SO): $(GOFILES) go.mod go.sum
 	CGO_ENABLED=1 $(GO) build -trimpath -buildmode=c-shared -o $@ ./plugin

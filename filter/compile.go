@@ -164,30 +164,52 @@ func compileURL(u string) urlPattern {
 	return p
 }
 
-// ruleIndex narrows the rules worth trying for a request, by what the
-// request is: non-resource, or a resource request of some API group and
-// resource. Each list keeps policy order and leaves out only rules that
-// cannot match, so first-match semantics are unchanged. Most events of a busy
-// cluster concern resources that few rules name, so they try a handful of
-// rules, not all of them.
+// ruleIndex narrows the rules worth trying for a request by what the
+// request is: non-resource, or a resource request of some API group,
+// resource and subresource. Each list keeps policy order and leaves out only
+// rules that cannot match, so first-match semantics are unchanged. Most events
+// of a busy cluster concern resources that few rules name, so they try one or
+// two rules, not all of them.
 type ruleIndex struct {
-	nonResource []int32
+	nonResource []candidate
 	groups      stringSet    // the API groups rules name, apart from "*"
 	byGroup     []groupIndex // for groups.items[i]
 	otherGroup  groupIndex   // for a group no rule names
 }
 
 type groupIndex struct {
-	resources     stringSet // the resources rules name for this group
-	byResource    [][]int32 // candidates for resources.items[i]
-	otherResource []int32   // candidates for a resource no rule names
+	resources     stringSet  // the resources the group's patterns name
+	byResource    []subIndex // for resources.items[i]
+	otherResource subIndex   // for a resource no pattern names
 }
+
+type subIndex struct {
+	subresources stringSet     // the subresources the group's patterns name
+	bySub        [][]candidate // for subresources.items[i]
+	bare         []candidate   // for a request without a subresource
+	otherSub     []candidate   // for a subresource no pattern names
+}
+
+// candidate is a rule that can match requests of one index key. When every
+// request of the key matches the rule's resources (no resourceNames stand in
+// the way), resourceCertain spares checking them again per request.
+type candidate struct {
+	rule            int32
+	resourceCertain bool
+}
+
+// request classes of a resource or subresource name while indexing.
+const (
+	nameBare  = iota // no subresource (only for subresources)
+	nameKnown        // a name some pattern names
+	nameOther        // any name no pattern names
+)
 
 func buildIndex(rules []rule) ruleIndex {
 	var idx ruleIndex
 	for i := range rules {
 		if rules[i].scope != scopeResource {
-			idx.nonResource = append(idx.nonResource, int32(i))
+			idx.nonResource = append(idx.nonResource, candidate{rule: int32(i)})
 		}
 	}
 	var groups []string
@@ -201,52 +223,63 @@ func buildIndex(rules []rule) ruleIndex {
 	idx.groups = newStringSet(dedupe(groups))
 	idx.byGroup = make([]groupIndex, len(idx.groups.items))
 	for gi, g := range idx.groups.items {
-		idx.byGroup[gi] = buildGroupIndex(rules, g, true)
+		idx.byGroup[gi] = buildGroupIndex(rules, func(gr *groupResources) bool { return gr.anyGroup || gr.group == g })
 	}
-	idx.otherGroup = buildGroupIndex(rules, "", false)
+	idx.otherGroup = buildGroupIndex(rules, func(gr *groupResources) bool { return gr.anyGroup })
 	return idx
 }
 
-// buildGroupIndex indexes the rules for group g (known: a group some rule
-// names; otherwise any group no rule names).
-func buildGroupIndex(rules []rule, g string, known bool) groupIndex {
-	applies := func(gr *groupResources) bool { return gr.anyGroup || known && gr.group == g }
-	var names []string
+// buildGroupIndex indexes the rules for the group entries applies selects.
+func buildGroupIndex(rules []rule, applies func(*groupResources) bool) groupIndex {
+	var resources, subs []string
 	for i := range rules {
 		for j := range rules[i].resources {
 			if gr := &rules[i].resources[j]; applies(gr) {
 				for _, p := range gr.patterns {
-					names = append(names, p.resourceNames()...)
+					resources = append(resources, p.resourceNames()...)
+					subs = append(subs, p.subresourceNames()...)
 				}
 			}
 		}
 	}
-	gx := groupIndex{resources: newStringSet(dedupe(names))}
-	gx.byResource = make([][]int32, len(gx.resources.items))
-	for ri, res := range gx.resources.items {
-		for i := range rules {
-			if rules[i].mayMatch(applies, res, true) {
-				gx.byResource[ri] = append(gx.byResource[ri], int32(i))
+	gx := groupIndex{resources: newStringSet(dedupe(resources))}
+	subSet := newStringSet(dedupe(subs))
+	build := func(res string, resClass int) subIndex {
+		sx := subIndex{subresources: subSet, bySub: make([][]candidate, len(subSet.items))}
+		add := func(list []candidate, i int, sub string, subClass int) []candidate {
+			if may, certain := rules[i].mayMatch(applies, res, resClass, sub, subClass); may {
+				list = append(list, candidate{rule: int32(i), resourceCertain: certain})
 			}
+			return list
 		}
-	}
-	for i := range rules {
-		if rules[i].mayMatch(applies, "", false) {
-			gx.otherResource = append(gx.otherResource, int32(i))
+		for i := range rules {
+			for si, sub := range subSet.items {
+				sx.bySub[si] = add(sx.bySub[si], i, sub, nameKnown)
+			}
+			sx.bare = add(sx.bare, i, "", nameBare)
+			sx.otherSub = add(sx.otherSub, i, "", nameOther)
 		}
+		return sx
 	}
+	gx.byResource = make([]subIndex, len(gx.resources.items))
+	for ri, res := range gx.resources.items {
+		gx.byResource[ri] = build(res, nameKnown)
+	}
+	gx.otherResource = build("", nameOther)
 	return gx
 }
 
 // mayMatch tells whether the rule can match a resource request whose group
-// entries are those for which applies is true, for resource res (known: a
-// resource some pattern names; otherwise any resource no pattern names).
-func (r *rule) mayMatch(applies func(*groupResources) bool, res string, known bool) bool {
+// entries are those applies selects, for resource res and subresource sub of
+// the given classes; certain, whether every such request matches the rule's
+// resources. Within a class a pattern either matches every request or none
+// (see resourcePattern.mayMatch), so only resourceNames leave it uncertain.
+func (r *rule) mayMatch(applies func(*groupResources) bool, res string, resClass int, sub string, subClass int) (may, certain bool) {
 	switch {
 	case r.scope == scopeNonResource:
-		return false
+		return false, false
 	case r.scope == scopeAll || len(r.resources) == 0:
-		return true
+		return true, true
 	}
 	for j := range r.resources {
 		gr := &r.resources[j]
@@ -254,18 +287,30 @@ func (r *rule) mayMatch(applies func(*groupResources) bool, res string, known bo
 			continue
 		}
 		if gr.allResources {
-			return true
+			return true, true
 		}
-		for _, p := range gr.patterns {
-			if p.any || p.anyResource {
-				return true
-			}
-			if known && slices.Contains(p.resourceNames(), res) {
-				return true
+		for k := range gr.patterns {
+			if gr.patterns[k].mayMatch(res, resClass == nameKnown, sub, subClass) {
+				may = true
+				certain = certain || gr.names.any()
 			}
 		}
 	}
-	return false
+	return may, certain
+}
+
+// mayMatch is matches for classes of names: a resource either named (res)
+// or not named by any pattern of its group, and likewise a subresource. A
+// name no pattern names can only meet "*", "*/sub" or "res/*", whose outcome
+// does not depend on that name: so the answer holds for every request of the
+// class, which is what lets candidate lists skip the resource check.
+func (p *resourcePattern) mayMatch(res string, resKnown bool, sub string, subClass int) bool {
+	subKnown := subClass == nameKnown
+	return p.any ||
+		p.exactBare && subClass == nameBare && resKnown && p.bare == res ||
+		p.exactSub && resKnown && subKnown && p.subRes == res && p.subSubres == sub ||
+		p.anyResource && subKnown && p.anyResSub == sub ||
+		p.anySubres && resKnown && p.anySubresOf == res
 }
 
 // resourceNames lists the resources a pattern can match by name; "*" and
@@ -280,6 +325,18 @@ func (p *resourcePattern) resourceNames() []string {
 	}
 	if p.anySubres {
 		names = append(names, p.anySubresOf)
+	}
+	return names
+}
+
+// subresourceNames lists the subresources a pattern can match by name.
+func (p *resourcePattern) subresourceNames() []string {
+	var names []string
+	if p.exactSub {
+		names = append(names, p.subSubres)
+	}
+	if p.anyResource {
+		names = append(names, p.anyResSub)
 	}
 	return names
 }

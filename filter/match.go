@@ -5,17 +5,17 @@ import "bytes"
 // Decide evaluates the policy against a: the first matching rule wins; no
 // match is LevelNone. It allocates nothing and is safe for concurrent use.
 func (p *Policy) Decide(a *Attributes) Decision {
-	for _, i := range p.candidates(a) {
-		r := &p.rules[i]
-		if r.matches(a) {
-			return Decision{Level: r.level, OmitStages: r.omitStages, OmitManagedFields: r.omitManagedFields, Rule: int(i)}
+	for _, c := range p.candidates(a) {
+		r := &p.rules[c.rule]
+		if r.matches(a, c.resourceCertain) {
+			return Decision{Level: r.level, OmitStages: r.omitStages, OmitManagedFields: r.omitManagedFields, Rule: int(c.rule)}
 		}
 	}
 	return p.fallback
 }
 
 // candidates returns, in policy order, the rules that can match a at all.
-func (p *Policy) candidates(a *Attributes) []int32 {
+func (p *Policy) candidates(a *Attributes) []candidate {
 	x := &p.index
 	if !a.ResourceRequest {
 		return x.nonResource
@@ -24,16 +24,24 @@ func (p *Policy) candidates(a *Attributes) []int32 {
 	if g := x.groups.indexOf(a.APIGroup); g >= 0 {
 		gx = &x.byGroup[g]
 	}
+	sx := &gx.otherResource
 	if r := gx.resources.indexOf(a.Resource); r >= 0 {
-		return gx.byResource[r]
+		sx = &gx.byResource[r]
 	}
-	return gx.otherResource
+	if len(a.Subresource) == 0 {
+		return sx.bare
+	}
+	if s := sx.subresources.indexOf(a.Subresource); s >= 0 {
+		return sx.bySub[s]
+	}
+	return sx.otherSub
 }
 
 // matches mirrors k8s.io/apiserver/pkg/audit/policy.ruleMatches: every list a
 // rule sets must match, and an unset list matches anything. The checks are
 // all ANDed, so their order is free: the cheapest and most selective first.
-func (r *rule) matches(a *Attributes) bool {
+// resourceCertain says the index already knows the resources match.
+func (r *rule) matches(a *Attributes, resourceCertain bool) bool {
 	switch r.scope {
 	case scopeResource:
 		if !a.ResourceRequest {
@@ -55,6 +63,9 @@ func (r *rule) matches(a *Attributes) bool {
 	}
 	switch r.scope {
 	case scopeResource:
+		if resourceCertain {
+			return r.namespaces.any() || r.namespaces.has(a.Namespace)
+		}
 		return r.matchesResource(a)
 	case scopeNonResource:
 		return r.matchesNonResource(a)

@@ -5,7 +5,7 @@ PLUGIN_SO := $(BUILD)/out_auditstream.so
 CLI       := $(BUILD)/auditstream
 GOFILES   := $(shell find . -name '*.go' -not -path './.cache/*')
 
-.PHONY: all build plugin harness test test-go test-faults test-race lint fmt vet bench fuzz demo kafka-up kafka-down kcat clean
+.PHONY: all build plugin harness test test-go test-faults test-e2e test-race lint fmt vet bench fuzz demo kafka-up kafka-down kcat clean
 
 all: build plugin
 
@@ -43,6 +43,13 @@ test-go:
 # other test, since the broker comes back empty and with a new SCRAM password.
 test-faults:
 	AUDITSTREAM_FAULT_TESTS=1 $(GO) test -count=1 -timeout 15m ./sink/faulttest
+
+# The plugin in a real Fluent Bit (tail, rotation, SIGTERM) into the local
+# broker. Not part of `test`: CI has no Fluent Bit. FLUENT_BIT_BIN names the
+# fluent-bit binary, e.g. `make test-e2e FLUENT_BIT_BIN=/path/to/fluent-bit`.
+test-e2e: kafka-up
+	@test -n "$(FLUENT_BIT_BIN)" || { echo "test-e2e: set FLUENT_BIT_BIN to a fluent-bit binary"; exit 1; }
+	FLUENT_BIT_BIN="$(FLUENT_BIT_BIN)" $(GO) test -count=1 -v ./plugin/e2e/
 
 test-race:
 	$(GO) test -race -count=1 ./filter/... ./sink/... ./internal/...

@@ -69,37 +69,96 @@ func (s *eventScan) scan(line []byte) error {
 	return nil
 }
 
+// The top-level fields the scanner reads.
+type eventField uint8
+
+const (
+	fieldOther eventField = iota
+	fieldLevel
+	fieldStage
+	fieldVerb
+	fieldRequestURI
+	fieldAuditID
+	fieldKind
+	fieldAPIVersion
+	fieldUser
+	fieldRequestObject
+	fieldResponseObject
+)
+
+var eventFieldNames = [...]string{"", "level", "stage", "verb", "requestURI", "auditID", "kind", "apiVersion", "user", "requestObject", "responseObject"}
+
+// fieldOf names a top-level key. Keys are almost never escaped, and a
+// switch on the string compiles to a search over the constants rather than
+// one comparison per field.
+func fieldOf(it *objectIter, m *member) eventField {
+	if m.keyEscaped {
+		for f := fieldLevel; int(f) < len(eventFieldNames); f++ {
+			if it.keyIs(m, eventFieldNames[f]) {
+				return f
+			}
+		}
+		return fieldOther
+	}
+	switch string(it.b[m.keyStart:m.keyEnd]) {
+	case "level":
+		return fieldLevel
+	case "stage":
+		return fieldStage
+	case "verb":
+		return fieldVerb
+	case "requestURI":
+		return fieldRequestURI
+	case "auditID":
+		return fieldAuditID
+	case "kind":
+		return fieldKind
+	case "apiVersion":
+		return fieldAPIVersion
+	case "user":
+		return fieldUser
+	case "requestObject":
+		return fieldRequestObject
+	case "responseObject":
+		return fieldResponseObject
+	}
+	return fieldOther
+}
+
 // scanMember scans one top-level member's value and returns its end offset.
 func (s *eventScan) scanMember(it *objectIter, m *member) (int, error) {
 	b := it.b
-	str := func(dst *strSpan, field string) (int, error) {
-		return scanStringField(b, m.valStart, dst, field)
-	}
-	switch {
-	case it.keyIs(m, "level"):
-		end, err := str(&s.level, "level")
-		s.levelValue = [2]int{m.valStart, end}
-		return end, err
-	case it.keyIs(m, "stage"):
-		return str(&s.stage, "stage")
-	case it.keyIs(m, "verb"):
-		return str(&s.verb, "verb")
-	case it.keyIs(m, "requestURI"):
-		return str(&s.requestURI, "requestURI")
-	case it.keyIs(m, "auditID"):
-		return str(&s.auditID, "auditID")
-	case it.keyIs(m, "kind"):
-		return str(&s.kind, "kind")
-	case it.keyIs(m, "apiVersion"):
-		return str(&s.apiVersion, "apiVersion")
-	case it.keyIs(m, "user"):
+	f := fieldOf(it, m)
+	var dst *strSpan
+	switch f {
+	case fieldOther:
+		return skipValue(b, m.valStart, 1)
+	case fieldUser:
 		return s.scanUser(b, m.valStart)
-	case it.keyIs(m, "requestObject"):
+	case fieldRequestObject:
 		return scanObjectValue(b, m.valStart, len(s.members), &s.requestObject)
-	case it.keyIs(m, "responseObject"):
+	case fieldResponseObject:
 		return scanObjectValue(b, m.valStart, len(s.members), &s.responseObject)
+	case fieldLevel:
+		dst = &s.level
+	case fieldStage:
+		dst = &s.stage
+	case fieldVerb:
+		dst = &s.verb
+	case fieldRequestURI:
+		dst = &s.requestURI
+	case fieldAuditID:
+		dst = &s.auditID
+	case fieldKind:
+		dst = &s.kind
+	case fieldAPIVersion:
+		dst = &s.apiVersion
 	}
-	return skipValue(b, m.valStart, 1)
+	end, err := scanStringField(b, m.valStart, dst, eventFieldNames[f])
+	if f == fieldLevel {
+		s.levelValue = [2]int{m.valStart, end}
+	}
+	return end, err
 }
 
 func scanObjectValue(b []byte, i, member int, dst *valueSpan) (int, error) {

@@ -20,9 +20,10 @@ func main() {
 	flag.Parse()
 	r := rand.New(rand.NewPCG(*seed, *seed))
 	w := bufio.NewWriter(os.Stdout)
+	// A bufio.Writer keeps its first error and returns it from Flush.
 	for range *n {
-		w.Write(gen.Event(r))
-		w.WriteByte('\n')
+		_, _ = w.Write(gen.Event(r))
+		_ = w.WriteByte('\n')
 	}
 	if err := w.Flush(); err != nil {
 		fmt.Fprintln(os.Stderr, "genlog:", err)

@@ -8,6 +8,7 @@ import (
 	"github.com/auditstream/auditstream/filter"
 	"github.com/auditstream/auditstream/internal/attrconv"
 	"github.com/auditstream/auditstream/internal/reference"
+	"github.com/auditstream/auditstream/internal/testenv"
 )
 
 // The Kubernetes documentation's sample policy: 9 rules of every kind.
@@ -20,15 +21,13 @@ type corpus struct {
 
 func realCorpora(b testing.TB) []corpus {
 	return []corpus{
-		{"audit2rbac", readLines(b, "audit2rbac-demo-full.v1beta1.jsonl")},
-		{"falco", readLines(b, "falco-k8s-audit-traces.jsonl")},
+		{"audit2rbac", testenv.ReadLines(b, "audit2rbac-demo-full.v1beta1.jsonl")},
+		{"falco", testenv.ReadLines(b, "falco-k8s-audit-traces.jsonl")},
 	}
 }
 
-// BenchmarkDecide compares the decision alone, on the same attributes: the
-// compiled policy against k8s.io/apiserver's evaluator. Target: 0 allocs/op
-// and at least 10x faster.
-func BenchmarkDecide(b *testing.B) {
+// benchPolicies compiles the benchmark policy twice: ours, and the apiserver's.
+func benchPolicies(b *testing.B) (*filter.Policy, reference.Evaluator) {
 	data := readFile(b, benchPolicy)
 	ours, _, err := filter.Compile(data)
 	if err != nil {
@@ -38,7 +37,14 @@ func BenchmarkDecide(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	ref := reference.NewEvaluator(refPolicy)
+	return ours, reference.NewEvaluator(refPolicy)
+}
+
+// BenchmarkDecide compares the decision alone, on the same attributes: the
+// compiled policy against k8s.io/apiserver's evaluator. Target: 0 allocs/op
+// and at least 10x faster.
+func BenchmarkDecide(b *testing.B) {
+	ours, ref := benchPolicies(b)
 	for _, c := range realCorpora(b) {
 		var refAttrs []authorizer.Attributes
 		var ourAttrs []filter.Attributes
@@ -79,16 +85,7 @@ func BenchmarkDecide(b *testing.B) {
 // with the apiserver's evaluator, and marshalling back. Target: 0 allocs/op,
 // at least 5x faster than encoding/json.
 func BenchmarkEvent(b *testing.B) {
-	data := readFile(b, benchPolicy)
-	ours, _, err := filter.Compile(data)
-	if err != nil {
-		b.Fatal(err)
-	}
-	refPolicy, err := reference.LoadPolicy(data)
-	if err != nil {
-		b.Fatal(err)
-	}
-	ref := reference.NewEvaluator(refPolicy)
+	ours, ref := benchPolicies(b)
 	for _, c := range append(realCorpora(b), generatedCorpora(b)...) {
 		lines := c.lines
 		b.Run(c.name+"/impl=auditstream", func(b *testing.B) {

@@ -1,40 +1,19 @@
 package filter
 
 import (
-	"bufio"
-	"os"
 	"sync"
 	"testing"
+
+	"github.com/auditstream/auditstream/internal/testenv"
 )
-
-const sharedAudit = "../../shared/testdata/audit/"
-
-func readLines(t testing.TB, name string) [][]byte {
-	t.Helper()
-	f, err := os.Open(sharedAudit + name)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	var lines [][]byte
-	sc := bufio.NewScanner(f)
-	sc.Buffer(nil, 16<<20)
-	for sc.Scan() {
-		lines = append(lines, append([]byte(nil), sc.Bytes()...))
-	}
-	if err := sc.Err(); err != nil {
-		t.Fatal(err)
-	}
-	return lines
-}
 
 // The hot path allocates nothing once a Processor and its dst have warmed up,
 // whatever the event: kept, dropped or rewritten. A broken event costs its
 // error value and nothing more.
 func TestAppendEventAllocatesNothing(t *testing.T) {
 	p := mustCompile(t, policyAll)
-	lines := readLines(t, "falco-k8s-audit-traces.jsonl")
-	lines = append(lines, readLines(t, "audit2rbac-demo-full.v1beta1.jsonl")[:100]...)
+	lines := testenv.ReadLines(t, "falco-k8s-audit-traces.jsonl")
+	lines = append(lines, testenv.ReadLines(t, "audit2rbac-demo-full.v1beta1.jsonl")[:100]...)
 	lines = append(lines,
 		[]byte(event("list", "/api/v1/namespaces/default/configmaps?fieldSelector=metadata.name%3Dcm1\\u0026limit=10", `{"username":"\u0061lice","groups":["g"]}`,
 			`"responseObject":{"kind":"Table","rows":[{"object":{"metadata":{"managedFields":[]}}}]}`)),
@@ -70,7 +49,7 @@ func TestDecideAllocatesNothing(t *testing.T) {
 // One Policy serves many goroutines, each with its own Processor (run with -race).
 func TestConcurrentProcessors(t *testing.T) {
 	p := mustCompile(t, policyAll)
-	lines := readLines(t, "falco-k8s-audit-traces.jsonl")
+	lines := testenv.ReadLines(t, "falco-k8s-audit-traces.jsonl")
 	want := make([]string, len(lines))
 	pr := p.NewProcessor()
 	for i, l := range lines {

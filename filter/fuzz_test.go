@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"encoding/json"
 	"testing"
+
+	"github.com/auditstream/auditstream/internal/testenv"
 )
 
 // FuzzAppendEvent feeds arbitrary lines to the scanner and the rewrite and
@@ -14,7 +16,7 @@ import (
 //   - the rewrite is idempotent: applying the policy to its output changes nothing.
 func FuzzAppendEvent(f *testing.F) {
 	for _, name := range []string{"audit2rbac-demo.v1.jsonl", "falco-k8s-audit-traces.jsonl"} {
-		for _, l := range readLines(f, name) {
+		for _, l := range testenv.ReadLines(f, name) {
 			f.Add(l)
 		}
 	}

@@ -4,13 +4,7 @@ import (
 	"os"
 	"testing"
 
-	"github.com/go-logr/logr"
-	"k8s.io/klog/v2"
+	"github.com/auditstream/auditstream/internal/testenv"
 )
 
-func TestMain(m *testing.M) {
-	// RequestInfo logs an error through klog when a list query does not
-	// decode; some tests do that on purpose.
-	klog.SetLogger(logr.Discard())
-	os.Exit(m.Run())
-}
+func TestMain(m *testing.M) { os.Exit(testenv.Main(m)) }

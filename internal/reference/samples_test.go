@@ -1,7 +1,6 @@
 package reference
 
 import (
-	"bufio"
 	"bytes"
 	"encoding/json"
 	"os"
@@ -9,35 +8,13 @@ import (
 	"testing"
 
 	"k8s.io/apiserver/pkg/apis/audit"
+
+	"github.com/auditstream/auditstream/internal/testenv"
 )
-
-// testdata is the shared test data; the repository is always checked out
-// next to shared/.
-const testdata = "../../../shared/testdata/audit/"
-
-func readLines(t *testing.T, name string) [][]byte {
-	t.Helper()
-	data, err := os.ReadFile(testdata + name)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var lines [][]byte
-	sc := bufio.NewScanner(bytes.NewReader(data))
-	sc.Buffer(nil, 1<<20)
-	for sc.Scan() {
-		if len(bytes.TrimSpace(sc.Bytes())) > 0 {
-			lines = append(lines, bytes.Clone(sc.Bytes()))
-		}
-	}
-	if err := sc.Err(); err != nil {
-		t.Fatal(err)
-	}
-	return lines
-}
 
 func loadEvaluator(t *testing.T, name string) Evaluator {
 	t.Helper()
-	data, err := os.ReadFile(testdata + name)
+	data, err := os.ReadFile(testenv.AuditLog(t, name))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -74,7 +51,7 @@ func TestAudit2rbacLevels(t *testing.T) {
 		{"audit2rbac-demo-full.v1beta1.jsonl", audit.StageRequestReceived, 757},
 	} {
 		t.Run(tc.file, func(t *testing.T) {
-			lines := readLines(t, tc.file)
+			lines := testenv.ReadLines(t, tc.file)
 			if len(lines) != tc.events {
 				t.Fatalf("%d events, want %d", len(lines), tc.events)
 			}
@@ -108,7 +85,7 @@ func TestAudit2rbacLevels(t *testing.T) {
 // policy saw no name.
 func TestCreateNameEnrichment(t *testing.T) {
 	creates := 0
-	for _, line := range readLines(t, "audit2rbac-demo-full.v1beta1.jsonl") {
+	for _, line := range testenv.ReadLines(t, "audit2rbac-demo-full.v1beta1.jsonl") {
 		var ev sampleEvent
 		if err := json.Unmarshal(line, &ev); err != nil {
 			t.Fatal(err)
@@ -166,7 +143,7 @@ rules:
 // TestFalcoTraces runs the hand-edited Falco traces (sorted keys, missing
 // apiVersion, bodies at every level) through every entry point.
 func TestFalcoTraces(t *testing.T) {
-	lines := readLines(t, "falco-k8s-audit-traces.jsonl")
+	lines := testenv.ReadLines(t, "falco-k8s-audit-traces.jsonl")
 	if bytes.Contains(bytes.Join(lines, nil), []byte("managedFields")) {
 		t.Fatal("the traces now carry managedFields: update this test")
 	}

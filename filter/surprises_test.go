@@ -72,6 +72,12 @@ func TestSurprises(t *testing.T) {
 		event("watch", "/api/v1/namespaces/default/configmaps?fieldSelector=metadata.name%3D%3Dcm1\\u0026watch=true", alice), LevelRequest)
 	f("a bad limit voids the fieldSelector", named,
 		event("list", "/api/v1/namespaces/default/configmaps?limit=x\\u0026fieldSelector=metadata.name%3Dcm1", alice), LevelNone)
+	f("an encoded query key is the same key", named,
+		event("list", "/api/v1/namespaces/default/configmaps?field%53elector=metadata.name%3Dcm1", alice), LevelRequest)
+	f("a pair whose value does not decode is skipped", named,
+		event("list", "/api/v1/namespaces/default/configmaps?fieldSelector=%zz\\u0026fieldSelector=metadata.name%3Dcm1", alice), LevelRequest)
+	f("an encoded bad limit voids the fieldSelector", named,
+		event("list", "/api/v1/namespaces/default/configmaps?lim%69t=x\\u0026fieldSelector=metadata.name%3Dcm1", alice), LevelNone)
 	f("!= pins no name", named,
 		event("list", "/api/v1/namespaces/default/configmaps?fieldSelector=metadata.name!%3Dcm1", alice), LevelNone)
 	f("the legacy watch path pins no name from the query", named,

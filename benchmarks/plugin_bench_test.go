@@ -68,20 +68,7 @@ func BenchmarkFlushVsSink(b *testing.B) {
 		evs := benchEvents(b, 4096, size)
 		chunk := max(2<<20/size, 1)
 		b.Run(fmt.Sprintf("size=%dKB", size>>10), func(b *testing.B) {
-			topic := kafkatest.TopicName(b)
-			kafkatest.CreateTopic(b, info, topic, 6)
-			cfg := sink.DefaultConfig()
-			cfg.Brokers = info.Brokers
-			cfg.Topic = topic
-			cfg.Compression = sink.CompressionNone
-			s, err := sink.New(cfg, nil)
-			if err != nil {
-				b.Fatal(err)
-			}
-			p := newBenchPipeline(b, s)
-			if p.Flush(buildChunk(evs, 0, 1)) != pipeline.Delivered {
-				b.Fatal("warm-up flush failed")
-			}
+			p, s := newKafkaBenchPipeline(b, info, evs)
 			type round struct {
 				batch []sink.Event
 				data  []byte
@@ -157,9 +144,10 @@ func newBenchPipeline(b *testing.B, s pipeline.Sink) *pipeline.Pipeline {
 	return p
 }
 
-// benchFlush flushes b.N events, as chunks of chunk events, from workers
-// goroutines through a pipeline like the plugin's, and returns events/s.
-func benchFlush(b *testing.B, info kafkatest.Info, evs []sink.Event, chunk, workers int) float64 {
+// newKafkaBenchPipeline makes a sink on a new topic of the local broker and a
+// pipeline around it, connected by a warm-up flush of one event outside the
+// timed part (its Stats count that event).
+func newKafkaBenchPipeline(b *testing.B, info kafkatest.Info, evs []sink.Event) (*pipeline.Pipeline, *sink.Sink) {
 	topic := kafkatest.TopicName(b)
 	kafkatest.CreateTopic(b, info, topic, 6)
 	cfg := sink.DefaultConfig()
@@ -171,9 +159,16 @@ func benchFlush(b *testing.B, info kafkatest.Info, evs []sink.Event, chunk, work
 		b.Fatal(err)
 	}
 	p := newBenchPipeline(b, s)
-	if p.Flush(buildChunk(evs, 0, 1)) != pipeline.Delivered { // connect outside the timed part
+	if p.Flush(buildChunk(evs, 0, 1)) != pipeline.Delivered {
 		b.Fatal("warm-up flush failed")
 	}
+	return p, s
+}
+
+// benchFlush flushes b.N events, as chunks of chunk events, from workers
+// goroutines through a pipeline like the plugin's, and returns events/s.
+func benchFlush(b *testing.B, info kafkatest.Info, evs []sink.Event, chunk, workers int) float64 {
+	p, _ := newKafkaBenchPipeline(b, info, evs)
 	rate := runFlushes(b, p, evs, chunk, workers)
 	if st := p.Stats(); st.Delivered != uint64(b.N)+1 {
 		b.Fatalf("delivered %d events; want %d", st.Delivered, b.N+1)

@@ -1,6 +1,8 @@
 package filter
 
 import (
+	"encoding/binary"
+	"math/bits"
 	"strconv"
 	"unicode/utf16"
 	"unicode/utf8"
@@ -36,68 +38,148 @@ func skipSpace(b []byte, i int) int {
 }
 
 // skipValue validates the JSON value starting at b[i] and returns the offset
-// just after it.
+// just after it; depth is the nesting of the value's container. Bodies are
+// most of an event's bytes, so this is the scanner's hot loop: one iterative
+// pass with the open containers kept as bits, rather than a call per member
+// and per nesting level.
 func skipValue(b []byte, i, depth int) (int, error) {
-	if i >= len(b) {
-		return i, syntaxErr(i, "unexpected end of input")
+	var open containerStack
+	for {
+		// A value starts at b[i].
+		if i >= len(b) {
+			return i, syntaxErr(i, "unexpected end of input")
+		}
+		switch c := b[i]; {
+		case c == '"':
+			end, _, err := scanString(b, i)
+			if err != nil {
+				return end, err
+			}
+			i = end
+		case c == '{' || c == '[':
+			if depth+open.n >= maxDepth {
+				return i, syntaxErr(i, "nesting too deep")
+			}
+			isObject := c == '{'
+			i = skipSpace(b, i+1)
+			if i < len(b) && b[i] == c+2 { // '{'+2 is '}', '['+2 is ']'
+				i++
+				break // an empty container is a whole value
+			}
+			open.push(isObject)
+			if isObject {
+				var err error
+				if i, err = skipKey(b, i); err != nil {
+					return i, err
+				}
+			}
+			continue
+		case c == '-' || c >= '0' && c <= '9':
+			end, err := scanNumber(b, i)
+			if err != nil {
+				return end, err
+			}
+			i = end
+		case c == 't':
+			if !hasLiteral(b, i, "true") {
+				return i, syntaxErr(i, "invalid literal")
+			}
+			i += len("true")
+		case c == 'f':
+			if !hasLiteral(b, i, "false") {
+				return i, syntaxErr(i, "invalid literal")
+			}
+			i += len("false")
+		case c == 'n':
+			if !hasLiteral(b, i, "null") {
+				return i, syntaxErr(i, "invalid literal")
+			}
+			i += len("null")
+		default:
+			return i, syntaxErr(i, "unexpected character "+quoteByte(c))
+		}
+
+		// A value ended at i: close the containers it ends, then go on to
+		// the next member or element, or return when nothing is open.
+		for open.n > 0 {
+			i = skipSpace(b, i)
+			inObject := open.top()
+			if i >= len(b) {
+				if inObject {
+					return i, syntaxErr(i, "unexpected end of input in object")
+				}
+				return i, syntaxErr(i, "unexpected end of input in array")
+			}
+			c := b[i]
+			if c == ',' {
+				i = skipSpace(b, i+1)
+				if inObject {
+					var err error
+					if i, err = skipKey(b, i); err != nil {
+						return i, err
+					}
+				}
+				break
+			}
+			if inObject && c == '}' || !inObject && c == ']' {
+				i++
+				open.pop()
+				continue
+			}
+			if inObject {
+				return i, syntaxErr(i, "expected ',' or '}' in object")
+			}
+			return i, syntaxErr(i, "expected ',' or ']' in array")
+		}
+		if open.n == 0 {
+			return i, nil
+		}
 	}
-	switch c := b[i]; {
-	case c == '"':
-		end, _, err := scanString(b, i)
+}
+
+// skipKey validates an object key and its colon at b[i] and returns the
+// offset of the member's value.
+func skipKey(b []byte, i int) (int, error) {
+	if i >= len(b) || b[i] != '"' {
+		return i, syntaxErr(i, "expected object key")
+	}
+	end, _, err := scanString(b, i)
+	if err != nil {
 		return end, err
-	case c == '{':
-		return skipObject(b, i, depth+1)
-	case c == '[':
-		return skipArray(b, i, depth+1)
-	case c == '-' || c >= '0' && c <= '9':
-		return scanNumber(b, i)
-	case c == 't':
-		return scanLiteral(b, i, "true")
-	case c == 'f':
-		return scanLiteral(b, i, "false")
-	case c == 'n':
-		return scanLiteral(b, i, "null")
-	default:
-		return i, syntaxErr(i, "unexpected character "+quoteByte(c))
 	}
+	i = skipSpace(b, end)
+	if i >= len(b) || b[i] != ':' {
+		return i, syntaxErr(i, "expected ':' after object key")
+	}
+	return skipSpace(b, i+1), nil
 }
 
-func skipObject(b []byte, i, depth int) (int, error) {
-	if depth > maxDepth {
-		return i, syntaxErr(i, "nesting too deep")
-	}
-	var it objectIter
-	it.begin(b, i)
-	for {
-		m, ok, err := it.next()
-		if err != nil || !ok {
-			return it.pos, err
-		}
-		end, err := skipValue(b, m.valStart, depth)
-		if err != nil {
-			return end, err
-		}
-		it.valueEnd(end)
-	}
+// containerStack records, for each open container of a skipped value,
+// whether it is an object (1) or an array (0).
+type containerStack struct {
+	bits [maxDepth / 64]uint64
+	n    int
 }
 
-func skipArray(b []byte, i, depth int) (int, error) {
-	if depth > maxDepth {
-		return i, syntaxErr(i, "nesting too deep")
+func (s *containerStack) push(isObject bool) {
+	w, bit := s.n>>6, uint64(1)<<(s.n&63)
+	if isObject {
+		s.bits[w] |= bit
+	} else {
+		s.bits[w] &^= bit
 	}
-	var it arrayIter
-	it.begin(b, i)
-	for {
-		start, ok, err := it.next()
-		if err != nil || !ok {
-			return it.pos, err
-		}
-		end, err := skipValue(b, start, depth)
-		if err != nil {
-			return end, err
-		}
-		it.pos = end
-	}
+	s.n++
+}
+
+func (s *containerStack) pop() { s.n-- }
+
+func (s *containerStack) top() bool {
+	k := s.n - 1
+	return s.bits[k>>6]&(1<<(k&63)) != 0
+}
+
+func hasLiteral(b []byte, i int, lit string) bool {
+	return len(b)-i >= len(lit) && string(b[i:i+len(lit)]) == lit
 }
 
 // member is one "key": value pair of an object, by offsets into the event.
@@ -216,30 +298,37 @@ func (it *arrayIter) next() (start int, ok bool, err error) {
 	return it.pos, true, nil
 }
 
-// plainStringByte marks the bytes a JSON string holds as they are: not the
-// closing quote, not an escape, not a control character. Looking them up in
-// a table lets the scan skip long runs of text, which bodies are made of.
-var plainStringByte = func() (t [256]bool) {
-	for c := 0x20; c < 256; c++ {
-		t[c] = c != '"' && c != '\\'
+// plainRun returns the offset of the first byte at or after b[j] that a
+// JSON string cannot hold as it is (a quote, a backslash or a control
+// character), or len(b). Strings are most of an event's bytes, so it looks
+// at eight bytes per step: each of the three tests below sets the high bit
+// of a byte that matches, and a false match can only follow a true one, so
+// the lowest set bit is exact.
+func plainRun(b []byte, j int) int {
+	const ones, highs = 0x0101010101010101, 0x8080808080808080
+	for ; j+8 <= len(b); j += 8 {
+		v := binary.LittleEndian.Uint64(b[j:])
+		quote := v ^ (ones * '"')
+		backslash := v ^ (ones * '\\')
+		special := (quote-ones)&^quote | (backslash-ones)&^backslash | (v-ones*0x20)&^v
+		if special &= highs; special != 0 {
+			return j + bits.TrailingZeros64(special)>>3
+		}
 	}
-	return t
-}()
+	for ; j < len(b); j++ {
+		if c := b[j]; c == '"' || c == '\\' || c < 0x20 {
+			return j
+		}
+	}
+	return j
+}
 
 // scanString validates the string whose opening quote is b[i] and returns the
 // offset after its closing quote, and whether it contains escapes.
 func scanString(b []byte, i int) (end int, escaped bool, err error) {
 	j := i + 1
 	for {
-		// Eight plain bytes at a time while they last.
-		for j+8 <= len(b) && plainStringByte[b[j]] && plainStringByte[b[j+1]] && plainStringByte[b[j+2]] &&
-			plainStringByte[b[j+3]] && plainStringByte[b[j+4]] && plainStringByte[b[j+5]] &&
-			plainStringByte[b[j+6]] && plainStringByte[b[j+7]] {
-			j += 8
-		}
-		for j < len(b) && plainStringByte[b[j]] {
-			j++
-		}
+		j = plainRun(b, j)
 		if j >= len(b) {
 			return len(b), escaped, syntaxErr(len(b), "unexpected end of input in string")
 		}
@@ -331,13 +420,6 @@ func skipDigits(b []byte, i int) int {
 	return i
 }
 
-func scanLiteral(b []byte, i int, lit string) (int, error) {
-	if len(b)-i < len(lit) || string(b[i:i+len(lit)]) != lit {
-		return i, syntaxErr(i, "invalid literal")
-	}
-	return i + len(lit), nil
-}
-
 // decodeEscape decodes the escape sequence at raw[i] == '\\' of a string that
 // scanString accepted. It returns the rune and the offset after the sequence.
 // Lone or mismatched surrogates become U+FFFD, as encoding/json decodes them.
@@ -427,3 +509,10 @@ func quoteByte(c byte) string {
 func decodeRune(b []byte) (rune, int) { return utf8.DecodeRune(b) }
 
 func appendRune(dst []byte, r rune) []byte { return utf8.AppendRune(dst, r) }
+
+func scanLiteral(b []byte, i int, lit string) (int, error) {
+	if !hasLiteral(b, i, lit) {
+		return i, syntaxErr(i, "invalid literal")
+	}
+	return i + len(lit), nil
+}

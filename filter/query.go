@@ -1,5 +1,7 @@
 package filter
 
+import "bytes"
+
 // This file finds the name a list or watch names through its query, e.g.
 // ?fieldSelector=metadata.name%3Dfoo, as NewRequestInfo does: the query is
 // decoded into ListOptions, and if that succeeds and the field selector
@@ -18,16 +20,16 @@ func (q *listOptionsQuery) parse(raw []byte) {
 	*q = listOptionsQuery{}
 	for len(raw) > 0 {
 		pair := raw
-		if i := indexByte(raw, '&'); i >= 0 {
+		if i := bytes.IndexByte(raw, '&'); i >= 0 {
 			pair, raw = raw[:i], raw[i+1:]
 		} else {
 			raw = nil
 		}
-		if len(pair) == 0 || indexByte(pair, ';') >= 0 {
+		if len(pair) == 0 || bytes.IndexByte(pair, ';') >= 0 {
 			continue
 		}
 		key, value := pair, []byte(nil)
-		if i := indexByte(pair, '='); i >= 0 {
+		if i := bytes.IndexByte(pair, '='); i >= 0 {
 			key, value = pair[:i], pair[i+1:]
 		}
 		if !validPercentEncoding(key) || !validPercentEncoding(value) {
@@ -181,7 +183,7 @@ func validSelectorValue(v []byte) bool {
 // a value with escapes is re-encoded rune by rune, so invalid UTF-8 in it
 // becomes U+FFFD; a value without them is kept byte for byte.
 func appendSelectorValue(dst, v []byte) []byte {
-	if indexByte(v, '\\') < 0 {
+	if bytes.IndexByte(v, '\\') < 0 {
 		return append(dst, v...)
 	}
 	for i := 0; i < len(v); {

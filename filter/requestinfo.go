@@ -1,5 +1,7 @@
 package filter
 
+import "bytes"
+
 // This file rebuilds the request attributes the policy saw from a logged
 // event, following k8s.io/apiserver's RequestInfoFactory.NewRequestInfo on
 // the event's requestURI. objectRef is not used: the apiserver fills some of
@@ -30,7 +32,7 @@ func (p *pathParts) split(path []byte) {
 	}
 	s := path[start:end]
 	for {
-		i := indexByte(s, '/')
+		i := bytes.IndexByte(s, '/')
 		if p.n < maxSegments {
 			if i < 0 {
 				p.seg[p.n] = s
@@ -44,15 +46,6 @@ func (p *pathParts) split(path []byte) {
 		}
 		s = s[i+1:]
 	}
-}
-
-func indexByte(b []byte, c byte) int {
-	for i, x := range b {
-		if x == c {
-			return i
-		}
-	}
-	return -1
 }
 
 // errNoKind is NewRequestInfo's error for /api/v1/watch and the like. The

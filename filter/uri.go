@@ -1,6 +1,9 @@
 package filter
 
-import "strconv"
+import (
+	"bytes"
+	"strconv"
+)
 
 // splitRequestURI does what url.ParseRequestURI does with the apiserver's
 // logged req.URL.RequestURI(): it rejects control characters, cuts the query
@@ -22,7 +25,7 @@ func splitRequestURI(dst, uri []byte) (path, rawQuery []byte, err error) {
 		return nil, nil, &FieldError{Field: "requestURI", Offset: -1, Msg: "not an absolute path"}
 	}
 	rawPath := uri
-	if q := indexByte(uri, '?'); q >= 0 {
+	if q := bytes.IndexByte(uri, '?'); q >= 0 {
 		rawPath, rawQuery = uri[:q], uri[q+1:]
 	}
 	start := len(dst)
@@ -37,21 +40,39 @@ func splitRequestURI(dst, uri []byte) (path, rawQuery []byte, err error) {
 // component, '+' as a space) to dst; ok is false on a malformed escape, as
 // url.PathUnescape and url.QueryUnescape fail.
 func appendPercentDecoded(dst, s []byte, query bool) ([]byte, bool) {
-	for i := 0; i < len(s); i++ {
-		switch c := s[i]; {
-		case c == '%':
-			if i+2 >= len(s) || hexVal(s[i+1]) < 0 || hexVal(s[i+2]) < 0 {
-				return dst, false
-			}
-			dst = append(dst, byte(hexVal(s[i+1])<<4|hexVal(s[i+2])))
-			i += 2
-		case c == '+' && query:
-			dst = append(dst, ' ')
-		default:
-			dst = append(dst, c)
+	for len(s) > 0 {
+		// Most paths and selectors have no escapes: copy each plain run whole.
+		i := nextEscape(s, query)
+		if i < 0 {
+			return append(dst, s...), true
 		}
+		dst = append(dst, s[:i]...)
+		if s[i] == '+' {
+			dst = append(dst, ' ')
+			s = s[i+1:]
+			continue
+		}
+		if i+2 >= len(s) || hexVal(s[i+1]) < 0 || hexVal(s[i+2]) < 0 {
+			return dst, false
+		}
+		dst = append(dst, byte(hexVal(s[i+1])<<4|hexVal(s[i+2])))
+		s = s[i+3:]
 	}
 	return dst, true
+}
+
+// nextEscape returns the index of the first '%' of s (or '+', in a query
+// component), or -1.
+func nextEscape(s []byte, query bool) int {
+	if !query {
+		return bytes.IndexByte(s, '%')
+	}
+	for i, c := range s {
+		if c == '%' || c == '+' {
+			return i
+		}
+	}
+	return -1
 }
 
 // queryComponentEquals reports whether the query component raw, decoded,

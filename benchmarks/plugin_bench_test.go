@@ -22,6 +22,7 @@ import (
 	"io"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -78,19 +79,25 @@ func BenchmarkFlushVsSink(b *testing.B) {
 			}
 			b.SetBytes(avgValue(c.evs))
 			b.ResetTimer()
-			var sinkTime, flushTime time.Duration
+			var sinkTime, flushTime, sinkCPU, flushCPU time.Duration
 			for _, r := range rounds {
+				c0 := processCPU()
 				t0 := time.Now()
 				if err := s.Deliver(context.Background(), r.batch); err != nil {
 					b.Fatal(err)
 				}
 				t1 := time.Now()
+				c1 := processCPU()
 				if p.Flush(r.data) != pipeline.Delivered {
 					b.Fatal("a flush was not delivered")
 				}
 				sinkTime += t1.Sub(t0)
 				flushTime += time.Since(t1)
+				sinkCPU += c1 - c0
+				flushCPU += processCPU() - c1
 			}
+			b.ReportMetric(float64(sinkCPU.Nanoseconds())/float64(b.N), "sink_cpu_ns/event")
+			b.ReportMetric(float64(flushCPU.Nanoseconds())/float64(b.N), "flush_cpu_ns/event")
 			b.StopTimer()
 			b.ReportMetric(float64(b.N)/sinkTime.Seconds(), "sink_events/s")
 			b.ReportMetric(float64(b.N)/flushTime.Seconds(), "flush_events/s")
@@ -205,6 +212,15 @@ func runFlushes(b *testing.B, p *pipeline.Pipeline, c *chunkedEvents, workers in
 	rate := float64(b.N) / b.Elapsed().Seconds()
 	b.ReportMetric(rate, "events/s")
 	return rate
+}
+
+// processCPU is the CPU time (user and system) the process has used so far.
+func processCPU() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // chunkedEvents are the events of one size a comparison cycles through, a

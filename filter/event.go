@@ -49,14 +49,15 @@ func (s *eventScan) scan(line []byte) error {
 	start := skipSpace(line, 0)
 	it.begin(line, start)
 	for {
-		m, ok, err := it.next()
+		ok, err := it.next()
+		m := &it.m
 		if err != nil {
 			return err
 		}
 		if !ok {
 			break
 		}
-		end, err := s.scanMember(&it, &m)
+		end, err := s.scanMember(&it, m)
 		if err != nil {
 			return err
 		}
@@ -194,16 +195,17 @@ func (s *eventScan) scanUser(b []byte, i int) (int, error) {
 	var it objectIter
 	it.begin(b, i)
 	for {
-		m, ok, err := it.next()
+		ok, err := it.next()
+		m := &it.m
 		if err != nil || !ok {
 			return it.pos, err
 		}
 		var end int
 		switch {
-		case it.keyIs(&m, "username"):
+		case it.keyIs(m, "username"):
 			end, err = scanStringField(b, m.valStart, &s.username, "user.username")
 			s.userSet = s.userSet || s.username.end > s.username.start
-		case it.keyIs(&m, "groups"):
+		case it.keyIs(m, "groups"):
 			end, err = s.scanGroups(b, m.valStart)
 		default: // uid, extra and anything newer: only whether they are empty matters
 			end, err = skipValue(b, m.valStart, 2)

@@ -38,11 +38,21 @@ func skipSpace(b []byte, i int) int {
 }
 
 // skipValue validates the JSON value starting at b[i] and returns the offset
-// just after it; depth is the nesting of the value's container. Bodies are
-// most of an event's bytes, so this is the scanner's hot loop: one iterative
-// pass with the open containers kept as bits, rather than a call per member
-// and per nesting level.
+// just after it; depth is the nesting of the value's container.
 func skipValue(b []byte, i, depth int) (int, error) {
+	if i < len(b) && b[i] == '"' {
+		// Most values the scanner skips are strings: they need no stack.
+		end, _, err := scanString(b, i)
+		return end, err
+	}
+	return skipNested(b, i, depth)
+}
+
+// skipNested is skipValue for any value. Bodies are most of an event's
+// bytes, so this is the scanner's hot loop: one iterative pass with the open
+// containers kept as bits, rather than a call per member and per nesting
+// level.
+func skipNested(b []byte, i, depth int) (int, error) {
 	var open containerStack
 	for {
 		// A value starts at b[i].
@@ -191,12 +201,14 @@ type member struct {
 	valStart   int
 }
 
-// objectIter walks the members of an object. After next returns a member,
-// the caller must scan its value and report its end with valueEnd.
+// objectIter walks the members of an object. After next finds a member (in
+// m, valid until the next call), the caller must scan its value and report
+// its end with valueEnd.
 type objectIter struct {
 	b     []byte
 	pos   int
 	count int
+	m     member
 }
 
 // begin starts at the '{' at b[i]; a non-object is reported by next.
@@ -204,47 +216,47 @@ func (it *objectIter) begin(b []byte, i int) {
 	it.b, it.pos, it.count = b, i, -1
 }
 
-func (it *objectIter) next() (m member, ok bool, err error) {
+func (it *objectIter) next() (ok bool, err error) {
 	b := it.b
 	if it.count < 0 {
 		if it.pos >= len(b) || b[it.pos] != '{' {
-			return m, false, syntaxErr(it.pos, "expected object")
+			return false, syntaxErr(it.pos, "expected object")
 		}
 		it.pos = skipSpace(b, it.pos+1)
 		if it.pos < len(b) && b[it.pos] == '}' {
 			it.pos++
-			return m, false, nil
+			return false, nil
 		}
 	} else {
 		it.pos = skipSpace(b, it.pos)
 		if it.pos >= len(b) {
-			return m, false, syntaxErr(it.pos, "unexpected end of input in object")
+			return false, syntaxErr(it.pos, "unexpected end of input in object")
 		}
 		switch b[it.pos] {
 		case '}':
 			it.pos++
-			return m, false, nil
+			return false, nil
 		case ',':
 			it.pos = skipSpace(b, it.pos+1)
 		default:
-			return m, false, syntaxErr(it.pos, "expected ',' or '}' in object")
+			return false, syntaxErr(it.pos, "expected ',' or '}' in object")
 		}
 	}
 	it.count++
 	if it.pos >= len(b) || b[it.pos] != '"' {
-		return m, false, syntaxErr(it.pos, "expected object key")
+		return false, syntaxErr(it.pos, "expected object key")
 	}
 	end, escaped, err := scanString(b, it.pos)
 	if err != nil {
-		return m, false, err
+		return false, err
 	}
-	m = member{start: it.pos, keyStart: it.pos + 1, keyEnd: end - 1, keyEscaped: escaped}
+	it.m = member{start: it.pos, keyStart: it.pos + 1, keyEnd: end - 1, keyEscaped: escaped}
 	i := skipSpace(b, end)
 	if i >= len(b) || b[i] != ':' {
-		return m, false, syntaxErr(i, "expected ':' after object key")
+		return false, syntaxErr(i, "expected ':' after object key")
 	}
-	m.valStart = skipSpace(b, i+1)
-	return m, true, nil
+	it.m.valStart = skipSpace(b, i+1)
+	return true, nil
 }
 
 func (it *objectIter) valueEnd(end int) { it.pos = end }

@@ -85,7 +85,8 @@ func (l *editList) stripManagedFields(b []byte, start int) error {
 	table := false
 	rows := -1
 	for {
-		m, ok, err := it.next()
+		ok, err := it.next()
+		m := &it.m
 		if err != nil || !ok {
 			if err == nil && table && rows >= 0 {
 				err = l.forEachElement(b, rows, func(i int) error { return l.stripRowObject(b, i) })
@@ -93,13 +94,13 @@ func (l *editList) stripManagedFields(b []byte, start int) error {
 			return err
 		}
 		switch {
-		case it.keyIs(&m, "metadata"):
+		case it.keyIs(m, "metadata"):
 			err = l.removeKey(b, m.valStart, "managedFields")
-		case it.keyIs(&m, "items"):
+		case it.keyIs(m, "items"):
 			err = l.forEachElement(b, m.valStart, func(i int) error { return l.stripMetadata(b, i) })
-		case it.keyIs(&m, "kind"):
+		case it.keyIs(m, "kind"):
 			table = b[m.valStart] == '"' && string(b[m.valStart:min(len(b), m.valStart+7)]) == `"Table"`
-		case it.keyIs(&m, "rows"):
+		case it.keyIs(m, "rows"):
 			rows = m.valStart
 		}
 		if err != nil {
@@ -132,11 +133,12 @@ func (l *editList) inMember(b []byte, start int, key string, fn func(int) error)
 	var it objectIter
 	it.begin(b, start)
 	for {
-		m, ok, err := it.next()
+		ok, err := it.next()
+		m := &it.m
 		if err != nil || !ok {
 			return err
 		}
-		if it.keyIs(&m, key) {
+		if it.keyIs(m, key) {
 			if err := fn(m.valStart); err != nil {
 				return err
 			}
@@ -183,7 +185,8 @@ func (l *editList) removeKey(b []byte, start int, key string) error {
 	it.begin(b, start)
 	found := false
 	for {
-		m, ok, err := it.next()
+		ok, err := it.next()
+		m := &it.m
 		if err != nil {
 			return err
 		}
@@ -195,7 +198,7 @@ func (l *editList) removeKey(b []byte, start int, key string) error {
 			return err
 		}
 		it.valueEnd(end)
-		match := it.keyIs(&m, key)
+		match := it.keyIs(m, key)
 		found = found || match
 		l.members = append(l.members, objMember{start: m.start, end: end, removed: match})
 	}

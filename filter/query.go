@@ -50,6 +50,9 @@ func (q *listOptionsQuery) parse(raw []byte) {
 // it pins, if any. ok is false when there is none or the query would not
 // decode into ListOptions (a bad limit, say), which leaves the name empty.
 func nameFromQuery(scratch, rawQuery []byte) (name, grown []byte, ok bool) {
+	if !mayHaveFieldSelector(rawQuery) {
+		return nil, scratch, false
+	}
 	var q listOptionsQuery
 	q.parse(rawQuery)
 	if !q.hasFieldSelector {
@@ -66,6 +69,14 @@ func nameFromQuery(scratch, rawQuery []byte) (name, grown []byte, ok bool) {
 		return nil, scratch, false
 	}
 	return name, scratch, true
+}
+
+// mayHaveFieldSelector is false when no key of the raw query can decode to
+// "fieldSelector": the word is not there as it is, and nothing is
+// percent-encoded. Most lists and watches are then settled without parsing
+// their query.
+func mayHaveFieldSelector(rawQuery []byte) bool {
+	return bytes.IndexByte(rawQuery, '%') >= 0 || bytes.Contains(rawQuery, []byte("fieldSelector"))
 }
 
 // validInt64 tells whether the decoded query value raw parses with

@@ -68,6 +68,8 @@ func TestSurprises(t *testing.T) {
 		event("update", "/api/v1/namespaces/default/configmaps/cm1", alice), LevelRequest)
 	f("list pins a name with fieldSelector", named,
 		event("list", "/api/v1/namespaces/default/configmaps?fieldSelector=metadata.name%3Dcm1", alice), LevelRequest)
+	f("an unencoded = in the selector is part of its value", named,
+		event("list", "/api/v1/namespaces/default/configmaps?fieldSelector=metadata.name=cm1", alice), LevelRequest)
 	f("watch pins a name with ==", named,
 		event("watch", "/api/v1/namespaces/default/configmaps?fieldSelector=metadata.name%3D%3Dcm1\\u0026watch=true", alice), LevelRequest)
 	f("a bad limit voids the fieldSelector", named,

@@ -58,52 +58,78 @@ func BenchmarkFlushPath(b *testing.B) {
 
 // BenchmarkFlushVsSink measures the same ratio as BenchmarkFlushPath's
 // x_sink, but robust to a machine whose load drifts (CI, or other jobs on
-// the same two cores): it alternates, chunk by chunk, the sink alone
-// delivering a chunk's events and the flush path flushing the same chunk,
-// one sink and one topic for both, and times each side separately. One op
-// is one event of each side; x_sink is the flush path's rate over the sink's.
+// the same two cores): it alternates rounds of the sink alone delivering
+// workers chunks' events, one Deliver call per chunk and all at once, and of
+// the flush path flushing the same chunks, workers flushes at once as
+// Fluent Bit's workers make them; one sink and one topic for both. Each side
+// is timed separately, and the process's CPU time is counted per side. One
+// op is one event of each side; x_sink is the flush path's rate over the
+// sink's, with as many concurrent calls on each side.
 func BenchmarkFlushVsSink(b *testing.B) {
 	info := kafkatest.Broker(b)
 	for _, size := range []int{1 << 10, 10 << 10} {
 		c := newChunkedEvents(b, size)
-		b.Run(fmt.Sprintf("size=%dKB", size>>10), func(b *testing.B) {
-			p, s := newKafkaBenchPipeline(b, info, c.evs)
-			type round struct {
-				batch []sink.Event
-				data  []byte
-			}
-			var rounds []round
-			for start := 0; start < b.N; start += c.per {
-				n := min(c.per, b.N-start)
-				rounds = append(rounds, round{c.batch(start, n), c.chunk(start, n)})
-			}
-			b.SetBytes(avgValue(c.evs))
-			b.ResetTimer()
-			var sinkTime, flushTime, sinkCPU, flushCPU time.Duration
-			for _, r := range rounds {
-				c0 := processCPU()
-				t0 := time.Now()
-				if err := s.Deliver(context.Background(), r.batch); err != nil {
-					b.Fatal(err)
-				}
-				t1 := time.Now()
-				c1 := processCPU()
-				if p.Flush(r.data) != pipeline.Delivered {
-					b.Fatal("a flush was not delivered")
-				}
-				sinkTime += t1.Sub(t0)
-				flushTime += time.Since(t1)
-				sinkCPU += c1 - c0
-				flushCPU += processCPU() - c1
-			}
-			b.ReportMetric(float64(sinkCPU.Nanoseconds())/float64(b.N), "sink_cpu_ns/event")
-			b.ReportMetric(float64(flushCPU.Nanoseconds())/float64(b.N), "flush_cpu_ns/event")
-			b.StopTimer()
-			b.ReportMetric(float64(b.N)/sinkTime.Seconds(), "sink_events/s")
-			b.ReportMetric(float64(b.N)/flushTime.Seconds(), "flush_events/s")
-			b.ReportMetric(sinkTime.Seconds()/flushTime.Seconds(), "x_sink")
-		})
+		for _, workers := range []int{1, 2} {
+			b.Run(fmt.Sprintf("size=%dKB/workers=%d", size>>10, workers), func(b *testing.B) {
+				flushVsSink(b, info, c, workers)
+			})
+		}
 	}
+}
+
+func flushVsSink(b *testing.B, info kafkatest.Info, c *chunkedEvents, workers int) {
+	p, s := newKafkaBenchPipeline(b, info, c.evs)
+	type part struct {
+		batch []sink.Event
+		data  []byte
+	}
+	var rounds [][]part
+	for start := 0; start < b.N; {
+		var r []part
+		for ; len(r) < workers && start < b.N; start += c.per {
+			n := min(c.per, b.N-start)
+			r = append(r, part{c.batch(start, n), c.chunk(start, n)})
+		}
+		rounds = append(rounds, r)
+	}
+	var failed atomic.Bool
+	// side runs one call per part of a round at once and waits for them.
+	side := func(r []part, call func(part) bool) {
+		var wg sync.WaitGroup
+		for _, pt := range r {
+			wg.Go(func() {
+				if !call(pt) {
+					failed.Store(true)
+				}
+			})
+		}
+		wg.Wait()
+	}
+	deliver := func(pt part) bool { return s.Deliver(context.Background(), pt.batch) == nil }
+	flush := func(pt part) bool { return p.Flush(pt.data) == pipeline.Delivered }
+
+	b.SetBytes(avgValue(c.evs))
+	b.ResetTimer()
+	var sinkTime, flushTime, sinkCPU, flushCPU time.Duration
+	for _, r := range rounds {
+		c0, t0 := processCPU(), time.Now()
+		side(r, deliver)
+		c1, t1 := processCPU(), time.Now()
+		side(r, flush)
+		sinkTime += t1.Sub(t0)
+		flushTime += time.Since(t1)
+		sinkCPU += c1 - c0
+		flushCPU += processCPU() - c1
+		if failed.Load() {
+			b.Fatal("a delivery or a flush failed")
+		}
+	}
+	b.StopTimer()
+	b.ReportMetric(float64(b.N)/sinkTime.Seconds(), "sink_events/s")
+	b.ReportMetric(float64(b.N)/flushTime.Seconds(), "flush_events/s")
+	b.ReportMetric(sinkTime.Seconds()/flushTime.Seconds(), "x_sink")
+	b.ReportMetric(float64(sinkCPU.Nanoseconds())/float64(b.N), "sink_cpu_ns/event")
+	b.ReportMetric(float64(flushCPU.Nanoseconds())/float64(b.N), "flush_cpu_ns/event")
 }
 
 // BenchmarkFlushCPU is BenchmarkFlushPath with a sink that acknowledges at

@@ -350,9 +350,12 @@ func scanString(b []byte, i int) (end int, escaped bool, err error) {
 	// long and without escapes, and the call was a measurable part of each.
 	j := i + 1
 	for ; j+8 <= len(b); j += 8 {
-		if special := specialBytes(binary.LittleEndian.Uint64(b[j:])); special != 0 {
-			j += bits.TrailingZeros64(special) >> 3
-			if b[j] == '"' {
+		v := binary.LittleEndian.Uint64(b[j:])
+		if special := specialBytes(v); special != 0 {
+			// The special byte is taken from v rather than loaded again.
+			shift := bits.TrailingZeros64(special) &^ 7
+			j += shift >> 3
+			if byte(v>>shift) == '"' {
 				return j + 1, false, nil
 			}
 			return scanStringRest(b, j)

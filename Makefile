@@ -78,14 +78,18 @@ bench:
 	GOFLAGS= $(GO) run golang.org/x/perf/cmd/benchstat@v0.0.0-20260908200009-22c9c6c9d4da -col /impl $(BUILD)/bench.txt
 
 bench-kafka: kafka-up
+	@mkdir -p $(BUILD)
 	$(GO) test -run='^$$' -bench='SinkVsKcat' -benchtime=300000x ./benchmarks/
-	$(GO) test -run='^$$' -bench='FlushPath|FlushVsSink' -benchtime=200000x -benchmem ./benchmarks/
+	$(GO) test -run='^$$' -bench='FlushVsSink' -benchtime=300000x -count=5 ./benchmarks/ | tee $(BUILD)/bench-flush.txt
+	GOFLAGS= $(GO) run golang.org/x/perf/cmd/benchstat@v0.0.0-20260908200009-22c9c6c9d4da $(BUILD)/bench-flush.txt
+	$(GO) test -run='^$$' -bench='FlushPath|FlushCPU' -benchtime=200000x -benchmem ./benchmarks/
 	$(GO) test -run='^$$' -bench='HarnessFlush' -benchtime=100000x ./plugin/
 
 # Long fuzzing runs, not part of CI.
 FUZZTIME ?= 60s
 fuzz:
 	$(GO) test ./filter -run='^$$' -fuzz=FuzzAppendEvent -fuzztime=$(FUZZTIME)
+	$(GO) test ./filter -run='^$$' -fuzz=FuzzSkipValue -fuzztime=$(FUZZTIME)
 	$(GO) test ./internal/chunk -run='^$$' -fuzz=FuzzReader -fuzztime=$(FUZZTIME)
 	$(GO) test ./sink -run='^$$' -fuzz=FuzzAppendTruncated -fuzztime=$(FUZZTIME)
 

@@ -11,6 +11,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/auditstream/auditstream/internal/testenv"
 )
 
 // The harness tests build the real out_auditstream.so and the C harness
@@ -24,7 +26,7 @@ var built struct {
 }
 
 func TestMain(m *testing.M) {
-	code := m.Run()
+	code := testenv.Main(m) // the event generator's RequestInfo parser logs through klog
 	if built.dir != "" {
 		os.RemoveAll(built.dir)
 	}

@@ -36,7 +36,7 @@ func BrokerCPU() (func() time.Duration, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", PIDFile, err)
 	}
-	stat := filepath.Join("/proc", strconv.Itoa(pid), "stat")
+	stat := "/proc/" + strconv.Itoa(pid) + "/stat"
 	if _, err := procCPU(stat); err != nil {
 		return nil, err
 	}

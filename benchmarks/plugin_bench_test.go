@@ -62,9 +62,10 @@ func BenchmarkFlushPath(b *testing.B) {
 // workers chunks' events, one Deliver call per chunk and all at once, and of
 // the flush path flushing the same chunks, workers flushes at once as
 // Fluent Bit's workers make them; one sink and one topic for both. Each side
-// is timed separately, and the process's CPU time is counted per side. One
-// op is one event of each side; x_sink is the flush path's rate over the
-// sink's, with as many concurrent calls on each side.
+// is timed separately, and the CPU time of this process and of the local
+// broker is counted per side. One op is one event of each side; x_sink is
+// the flush path's rate over the sink's, with as many concurrent calls on
+// each side.
 func BenchmarkFlushVsSink(b *testing.B) {
 	info := kafkatest.Broker(b)
 	for _, size := range []int{1 << 10, 10 << 10} {

@@ -51,16 +51,23 @@ delivered.`,
 			return runShip(cmd, &o, args)
 		},
 	}
+	addKeyFlags(cmd, &o)
+	f := cmd.Flags()
+	f.IntVar(&o.chunkEvents, "chunk-events", 2048, "events per chunk, as Fluent Bit would batch them")
+	f.IntVar(&o.chunkBytes, "chunk-bytes", 2<<20, "bytes per chunk at most (Fluent Bit's chunks are about 2 MB)")
+	f.DurationVar(&o.retryTimeout, "retry-timeout", 5*time.Minute, "how long to keep retrying a chunk Kafka cannot take")
+	return cmd
+}
+
+// addKeyFlags adds the flags that give plugin keys, which ship and verify
+// share so that verify reads back what ship was told to write.
+func addKeyFlags(cmd *cobra.Command, o *shipOptions) {
 	f := cmd.Flags()
 	f.StringVar(&o.configFile, "config", "", "YAML file of plugin keys (policy_file, brokers, topic, compression, ...)")
 	f.StringArrayVar(&o.set, "set", nil, "a plugin key, as key=value (repeatable)")
 	f.StringVar(&o.policy, "policy", "", "audit policy file (the policy_file key)")
 	f.StringVar(&o.brokers, "brokers", "", "Kafka brokers, comma-separated (the brokers key)")
 	f.StringVar(&o.topic, "topic", "", "topic template with {stage} (the topic key)")
-	f.IntVar(&o.chunkEvents, "chunk-events", 2048, "events per chunk, as Fluent Bit would batch them")
-	f.IntVar(&o.chunkBytes, "chunk-bytes", 2<<20, "bytes per chunk at most (Fluent Bit's chunks are about 2 MB)")
-	f.DurationVar(&o.retryTimeout, "retry-timeout", 5*time.Minute, "how long to keep retrying a chunk Kafka cannot take")
-	return cmd
 }
 
 // shipKeys merges the settings, later sources overriding earlier ones.

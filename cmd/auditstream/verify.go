@@ -32,12 +32,8 @@ keys, as for ship; the topics must hold only this log's events.`,
 			return runVerify(cmd, &o, timeout, args)
 		},
 	}
+	addKeyFlags(cmd, &o)
 	f := cmd.Flags()
-	f.StringVar(&o.configFile, "config", "", "YAML file of plugin keys")
-	f.StringArrayVar(&o.set, "set", nil, "a plugin key, as key=value (repeatable)")
-	f.StringVar(&o.policy, "policy", "", "audit policy file (the policy_file key)")
-	f.StringVar(&o.brokers, "brokers", "", "Kafka brokers, comma-separated (the brokers key)")
-	f.StringVar(&o.topic, "topic", "", "topic template with {stage} (the topic key)")
 	f.DurationVar(&timeout, "timeout", time.Minute, "how long reading the topics back may take")
 	return cmd
 }

@@ -21,7 +21,6 @@ type valueSpan struct {
 type eventScan struct {
 	kind, apiVersion strSpan
 	level            strSpan
-	levelValue       [2]int // the level value with its quotes, for replacement
 	auditID, stage   strSpan
 	requestURI, verb strSpan
 
@@ -30,6 +29,9 @@ type eventScan struct {
 	groups   []strSpan
 
 	requestObject, responseObject valueSpan
+
+	// from and to bound the event object in the line, white space aside.
+	from, to int
 
 	// members holds the [start, end) of every top-level member: removing one
 	// needs its neighbours to take the right comma with it.
@@ -67,6 +69,7 @@ func (s *eventScan) scan(line []byte) error {
 	if rest := skipSpace(line, it.pos); rest != len(line) {
 		return syntaxErr(rest, "data after the event object")
 	}
+	s.from, s.to = start, it.pos
 	return nil
 }
 
@@ -155,11 +158,7 @@ func (s *eventScan) scanMember(it *objectIter, m *member) (int, error) {
 	case fieldAPIVersion:
 		dst = &s.apiVersion
 	}
-	end, err := scanStringField(b, m.valStart, dst, eventFieldNames[f])
-	if f == fieldLevel {
-		s.levelValue = [2]int{m.valStart, end}
-	}
-	return end, err
+	return scanStringField(b, m.valStart, dst, eventFieldNames[f])
 }
 
 func scanObjectValue(b []byte, i, member int, dst *valueSpan) (int, error) {

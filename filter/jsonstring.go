@@ -196,7 +196,3 @@ func unescapedEquals(raw []byte, s string) bool {
 	}
 	return k == len(s)
 }
-
-func decodeRune(b []byte) (rune, int) { return utf8.DecodeRune(b) }
-
-func appendRune(dst []byte, r rune) []byte { return utf8.AppendRune(dst, r) }

@@ -18,10 +18,9 @@ type Result struct {
 // Fields are views of the last event a Processor handled, for message keys
 // and headers. They are valid until the Processor's next call.
 type Fields struct {
-	AuditID  []byte
-	Verb     []byte
-	Username []byte
-	Attrs    Attributes
+	AuditID []byte
+	// Attrs holds the verb and username too.
+	Attrs Attributes
 }
 
 // Processor decides and rewrites events with one Policy. It owns the scratch
@@ -107,8 +106,9 @@ func (pr *Processor) rebuildAttributes(line []byte) error {
 	sc := pr.scratch[:0]
 	var uri []byte
 	f := &pr.fields
-	sc, f.Verb = decodeInto(sc, line, s.verb)
-	sc, f.Username = decodeInto(sc, line, s.username)
+	var verb, username []byte
+	sc, verb = decodeInto(sc, line, s.verb)
+	sc, username = decodeInto(sc, line, s.username)
 	sc, f.AuditID = decodeInto(sc, line, s.auditID)
 	sc, uri = decodeInto(sc, line, s.requestURI)
 	pr.groups = pr.groups[:0]
@@ -119,7 +119,7 @@ func (pr *Processor) rebuildAttributes(line []byte) error {
 	}
 
 	a := &f.Attrs
-	*a = Attributes{HasUser: s.userSet, Username: f.Username, Groups: pr.groups, Verb: f.Verb}
+	*a = Attributes{HasUser: s.userSet, Username: username, Groups: pr.groups, Verb: verb}
 	path, rawQuery, err := splitRequestURI(sc, uri)
 	if err != nil {
 		return err
@@ -127,12 +127,12 @@ func (pr *Processor) rebuildAttributes(line []byte) error {
 	sc = sc[:len(sc)+len(path)]
 	a.Path = path
 	pr.parts.split(path)
-	lookInQuery, err := resolveResource(a, &pr.parts, isGetLike(f.Verb))
+	lookInQuery, err := resolveResource(a, &pr.parts, isGetLike(verb))
 	if err != nil {
 		return err
 	}
 	if lookInQuery {
-		if name, _, ok := nameFromQuery(sc, rawQuery); ok {
+		if name, ok := nameFromQuery(sc, rawQuery); ok {
 			a.Name = name
 		}
 	}
@@ -182,7 +182,8 @@ func (pr *Processor) rewrite(dst, line []byte, res Result) ([]byte, error) {
 	l := &pr.edits
 	l.reset()
 	if res.Level != res.LoggedLevel {
-		l.add(s.levelValue[0], s.levelValue[1], levelJSON[res.Level])
+		// The logged level's value, quotes included: it parsed, so it has no escapes.
+		l.add(s.level.start-1, s.level.end+1, levelJSON[res.Level])
 	}
 	if s.requestObject.present && res.Level < LevelRequest {
 		s.members[s.requestObject.member].removed = true
@@ -198,7 +199,7 @@ func (pr *Processor) rewrite(dst, line []byte, res Result) ([]byte, error) {
 	if res.Decision.OmitManagedFields {
 		// A patch body is the patch as sent, not an object: the apiserver
 		// leaves it alone, and so must we.
-		if s.requestObject.present && res.Level >= LevelRequest && string(pr.fields.Verb) != "patch" {
+		if s.requestObject.present && res.Level >= LevelRequest && string(pr.fields.Attrs.Verb) != "patch" {
 			if err := l.stripManagedFields(line, s.requestObject.valStart); err != nil {
 				return dst, err
 			}
@@ -209,12 +210,7 @@ func (pr *Processor) rewrite(dst, line []byte, res Result) ([]byte, error) {
 			}
 		}
 	}
-	from := skipSpace(line, 0)
-	to := len(line)
-	for to > from && isSpace(line[to-1]) {
-		to--
-	}
-	return l.apply(dst, line, from, to), nil
+	return l.apply(dst, line, s.from, s.to), nil
 }
 
 var levelJSON = [...]string{`"None"`, `"Metadata"`, `"Request"`, `"RequestResponse"`}

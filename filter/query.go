@@ -1,6 +1,9 @@
 package filter
 
-import "bytes"
+import (
+	"bytes"
+	"unicode/utf8"
+)
 
 // This file finds the name a list or watch names through its query, e.g.
 // ?fieldSelector=metadata.name%3Dfoo, as NewRequestInfo does: the query is
@@ -49,26 +52,25 @@ func (q *listOptionsQuery) parse(raw []byte) {
 // nameFromQuery appends the decoded selector to scratch and returns the name
 // it pins, if any. ok is false when there is none or the query would not
 // decode into ListOptions (a bad limit, say), which leaves the name empty.
-func nameFromQuery(scratch, rawQuery []byte) (name, grown []byte, ok bool) {
+func nameFromQuery(scratch, rawQuery []byte) (name []byte, ok bool) {
 	if !mayHaveFieldSelector(rawQuery) {
-		return nil, scratch, false
+		return nil, false
 	}
 	var q listOptionsQuery
 	q.parse(rawQuery)
 	if !q.hasFieldSelector {
-		return nil, scratch, false
+		return nil, false
 	}
 	if q.hasLimit && !validInt64(scratch, q.limit) || q.hasTimeout && !validInt64(scratch, q.timeoutSeconds) {
-		return nil, scratch, false
+		return nil, false
 	}
 	start := len(scratch)
 	scratch, _ = appendPercentDecoded(scratch, q.fieldSelector, true)
-	selector := scratch[start:]
-	name, scratch, ok = exactNameMatch(scratch, selector)
+	name, ok = exactNameMatch(scratch, scratch[start:])
 	if !ok || len(name) == 0 || !isPathSegmentName(name) {
-		return nil, scratch, false
+		return nil, false
 	}
-	return name, scratch, true
+	return name, true
 }
 
 // mayHaveFieldSelector is false when no key of the raw query can decode to
@@ -114,7 +116,7 @@ func validDigits(s []byte, neg bool) bool {
 // sorts the terms first, so with several such terms the one that sorts first
 // wins. ok is false if the selector does not parse or pins no name. The
 // unescaped value is appended to scratch.
-func exactNameMatch(scratch, selector []byte) (name, grown []byte, ok bool) {
+func exactNameMatch(scratch, selector []byte) (name []byte, ok bool) {
 	var best []byte // the raw term that sorts first among the matches
 	var bestRHS []byte
 	for rest := selector; ; {
@@ -122,7 +124,7 @@ func exactNameMatch(scratch, selector []byte) (name, grown []byte, ok bool) {
 		if len(term) > 0 {
 			lhs, op, rhs, found := splitTerm(term)
 			if !found || !validSelectorValue(rhs) {
-				return nil, scratch, false
+				return nil, false
 			}
 			if op != "!=" && string(lhs) == "metadata.name" && (best == nil || string(term) < string(best)) {
 				best, bestRHS = term, rhs
@@ -134,11 +136,11 @@ func exactNameMatch(scratch, selector []byte) (name, grown []byte, ok bool) {
 		rest = more
 	}
 	if best == nil {
-		return nil, scratch, false
+		return nil, false
 	}
 	start := len(scratch)
 	scratch = appendSelectorValue(scratch, bestRHS)
-	return scratch[start:], scratch, true
+	return scratch[start:], true
 }
 
 // nextTerm cuts the selector at the first comma not escaped by a backslash;
@@ -198,12 +200,12 @@ func appendSelectorValue(dst, v []byte) []byte {
 		return append(dst, v...)
 	}
 	for i := 0; i < len(v); {
-		r, size := decodeRune(v[i:])
+		r, size := utf8.DecodeRune(v[i:])
 		if r == '\\' {
 			i += size
-			r, size = decodeRune(v[i:])
+			r, size = utf8.DecodeRune(v[i:])
 		}
-		dst = appendRune(dst, r)
+		dst = utf8.AppendRune(dst, r)
 		i += size
 	}
 	return dst
@@ -212,13 +214,5 @@ func appendSelectorValue(dst, v []byte) []byte {
 // isPathSegmentName mirrors content.IsPathSegmentName: not "." or "..", and
 // no "/" or "%".
 func isPathSegmentName(name []byte) bool {
-	if string(name) == "." || string(name) == ".." {
-		return false
-	}
-	for _, c := range name {
-		if c == '/' || c == '%' {
-			return false
-		}
-	}
-	return true
+	return string(name) != "." && string(name) != ".." && !bytes.ContainsAny(name, "/%")
 }

@@ -67,12 +67,7 @@ func nextEscape(s []byte, query bool) int {
 	if !query {
 		return bytes.IndexByte(s, '%')
 	}
-	for i, c := range s {
-		if c == '%' || c == '+' {
-			return i
-		}
-	}
-	return -1
+	return bytes.IndexAny(s, "%+")
 }
 
 // queryComponentEquals reports whether the query component raw, decoded,

@@ -98,8 +98,8 @@ func (p *Pipeline) event(s *scratch, body []byte, t *tally) {
 	}
 	f := s.proc.Fields()
 	k.auditID = s.appendField(f.AuditID)
-	k.verb = s.appendField(f.Verb)
-	k.user = s.appendField(f.Username)
+	k.verb = s.appendField(f.Attrs.Verb)
+	k.user = s.appendField(f.Attrs.Username)
 	k.namespace = s.appendField(f.Attrs.Namespace)
 	k.resource = s.appendField(f.Attrs.Resource)
 	s.kept = append(s.kept, k)

@@ -82,8 +82,8 @@ func (s *Simulator) Add(line []byte) ([]byte, filter.Result, error) {
 	s.kept.Bytes += out
 	f := s.pr.Fields()
 	addTo(s.topics, s.topic(res.Stage), out)
-	addTo(s.users, string(f.Username), out)
-	addTo(s.verbs, string(f.Verb), out)
+	addTo(s.users, string(f.Attrs.Username), out)
+	addTo(s.verbs, string(f.Attrs.Verb), out)
 	addTo(s.resources, resourceKey(&f.Attrs), out)
 	return s.buf, res, nil
 }

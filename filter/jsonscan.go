@@ -81,27 +81,12 @@ func skipNested(b []byte, i, depth int) (int, error) {
 				}
 			}
 			continue
-		case c == '-' || c >= '0' && c <= '9':
-			end, err := scanNumber(b, i)
+		case c == '-' || c >= '0' && c <= '9' || c == 't' || c == 'f' || c == 'n':
+			end, err := scanScalar(b, i)
 			if err != nil {
 				return end, err
 			}
 			i = end
-		case c == 't':
-			if !hasLiteral(b, i, "true") {
-				return i, syntaxErr(i, "invalid literal")
-			}
-			i += len("true")
-		case c == 'f':
-			if !hasLiteral(b, i, "false") {
-				return i, syntaxErr(i, "invalid literal")
-			}
-			i += len("false")
-		case c == 'n':
-			if !hasLiteral(b, i, "null") {
-				return i, syntaxErr(i, "invalid literal")
-			}
-			i += len("null")
 		default:
 			return i, syntaxErr(i, "unexpected character "+quoteByte(c))
 		}
@@ -185,8 +170,18 @@ func (s *containerStack) top() bool {
 	return s.bits[k>>6]&(1<<(k&63)) != 0
 }
 
-func hasLiteral(b []byte, i int, lit string) bool {
-	return len(b)-i >= len(lit) && string(b[i:i+len(lit)]) == lit
+// scanScalar validates the number or literal that starts at b[i], whose
+// first byte says which it is.
+func scanScalar(b []byte, i int) (int, error) {
+	switch b[i] {
+	case 't':
+		return scanLiteral(b, i, "true")
+	case 'f':
+		return scanLiteral(b, i, "false")
+	case 'n':
+		return scanLiteral(b, i, "null")
+	}
+	return scanNumber(b, i)
 }
 
 // member is one "key": value pair of an object, by offsets into the event.
@@ -356,7 +351,7 @@ func quoteByte(c byte) string {
 }
 
 func scanLiteral(b []byte, i int, lit string) (int, error) {
-	if !hasLiteral(b, i, lit) {
+	if len(b)-i < len(lit) || string(b[i:i+len(lit)]) != lit {
 		return i, syntaxErr(i, "invalid literal")
 	}
 	return i + len(lit), nil

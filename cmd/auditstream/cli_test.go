@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 const testdata = "../../../shared/testdata/audit/"
@@ -120,5 +121,33 @@ func TestApplyRotatedDirectory(t *testing.T) {
 	}
 	if out != string(all) {
 		t.Errorf("rotated set not read in order: %d bytes out, want %d", len(out), len(all))
+	}
+}
+
+// A log that cannot be read ends verify with an error, before any Kafka
+// access, instead of asking the reader for the same failing line forever.
+func TestVerifyUnreadableLog(t *testing.T) {
+	corrupt := filepath.Join(t.TempDir(), "audit.log.gz")
+	if err := os.WriteFile(corrupt, []byte("\x1f\x8b\x08\x00not gzip at all"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	type result struct {
+		code   int
+		errOut string
+	}
+	done := make(chan result, 1)
+	go func() {
+		var out, errOut bytes.Buffer
+		code := run([]string{"verify", "--policy", testdata + "audit2rbac-demo-policy.v1.yaml",
+			"--brokers", "127.0.0.1:1", corrupt}, strings.NewReader(""), &out, &errOut)
+		done <- result{code, errOut.String()}
+	}()
+	select {
+	case r := <-done:
+		if r.code != exitFailure || !strings.Contains(r.errOut, "audit.log.gz") {
+			t.Errorf("verify of a corrupt log: exit %d, stderr %q", r.code, r.errOut)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("verify of a corrupt log did not return")
 	}
 }

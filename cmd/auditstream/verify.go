@@ -13,6 +13,7 @@ import (
 	"github.com/auditstream/auditstream/internal/auditlog"
 	"github.com/auditstream/auditstream/internal/readback"
 	"github.com/auditstream/auditstream/internal/setup"
+	"github.com/auditstream/auditstream/sink"
 )
 
 func newVerifyCommand() *cobra.Command {
@@ -66,10 +67,7 @@ func runVerify(cmd *cobra.Command, o *shipOptions, timeout time.Duration, args [
 	if err != nil {
 		return err
 	}
-	p, warnings, err := filter.LoadFile(s.PolicyFile)
-	for _, w := range warnings {
-		fmt.Fprintln(cmd.ErrOrStderr(), "warning:", w)
-	}
+	p, err := loadPolicy(cmd, s.PolicyFile)
 	if err != nil {
 		return err
 	}
@@ -85,20 +83,20 @@ func runVerify(cmd *cobra.Command, o *shipOptions, timeout time.Duration, args [
 	defer in.Close()
 	pr := p.NewProcessor()
 	var buf []byte
-	for {
-		line, _, err := in.Next()
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			continue // not an event: the pipeline skips it too
-		}
+	// Lines that are not events are skipped, as the pipeline skips them; a
+	// log that cannot be read fails the command.
+	err = readAll(in, cmd.ErrOrStderr(), func(line []byte, _ auditlog.Position) error {
 		var res filter.Result
+		var err error
 		if buf, res, err = pr.AppendEvent(buf[:0], line); err != nil || !res.Kept {
-			continue
+			return err
 		}
 		predicted.add(topicOf(res.Stage), res)
 		expected[string(buf)]++
+		return nil
+	})
+	if err != nil {
+		return err
 	}
 
 	dialer, err := s.Sink.Dialer()
@@ -123,7 +121,7 @@ func runVerify(cmd *cobra.Command, o *shipOptions, timeout time.Duration, args [
 			unexpected++
 			continue
 		}
-		if topicOf(res.Stage) != m.Topic || m.Headers["stage"] != res.Stage.String() {
+		if topicOf(res.Stage) != m.Topic || m.Headers[sink.HeaderStage] != res.Stage.String() {
 			wrongTopic++
 		}
 		if seen[string(m.Value)]++; seen[string(m.Value)] > expected[string(m.Value)] {

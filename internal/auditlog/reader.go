@@ -78,6 +78,11 @@ func (r *Reader) Next() ([]byte, Position, error) {
 			}
 			err = nil
 		}
+		if err != nil && !errors.Is(err, ErrLineTooLong) {
+			// A read error (a corrupt gzip stream, say) ends this input; the
+			// caller should stop, so name where it happened.
+			return nil, r.pos, fmt.Errorf("%s: after line %d: %w", r.pos.File, r.pos.Line, err)
+		}
 		if err != nil {
 			return nil, r.pos, err
 		}

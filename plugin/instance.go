@@ -6,17 +6,18 @@ import (
 	"io"
 	"time"
 
+	"github.com/fluent/fluent-bit-go/output"
+
 	"github.com/auditstream/auditstream/internal/pipeline"
 	"github.com/auditstream/auditstream/internal/setup"
 )
 
-// Fluent Bit's return codes (flb_output.h; fluent-bit-go's output.FLB_*).
-// The proxy turns any other value into FLB_ERROR, and an init return <= 0
-// fails the instance.
+// Fluent Bit's return codes, as fluent-bit-go defines them. The proxy turns
+// any other value into FLB_ERROR, and an init return <= 0 fails the instance.
 const (
-	flbError = 0
-	flbOK    = 1
-	flbRetry = 2
+	flbError = output.FLB_ERROR
+	flbOK    = output.FLB_OK
+	flbRetry = output.FLB_RETRY
 )
 
 // exitTimeout bounds FLBPluginExitCtx inside Fluent Bit's default 5 s Grace,

@@ -1,7 +1,5 @@
 package chunk
 
-import "time"
-
 // Group tells whether an event is a group marker, and which one.
 type Group int8
 
@@ -40,9 +38,6 @@ type Record struct {
 	// Offset is the byte offset of the event within the chunk.
 	Offset int
 }
-
-// Time returns the timestamp as a time.Time.
-func (r Record) Time() time.Time { return time.Unix(r.Seconds, r.Nanoseconds) }
 
 // IsGroupMarker reports whether the event is a group start or group end.
 func (r Record) IsGroupMarker() bool { return r.Group != NotGroup }

@@ -15,11 +15,13 @@
 //   - [Retry]: the sink failed for a reason that can pass (broker down, leader
 //     election, the deadline of one flush). The same chunk is worth trying
 //     again; the kept events are produced again then.
-//   - [Failed]: retrying the chunk cannot help. Either the sink rejected the
-//     batch for good, or the chunk's msgpack framing broke part way. In the
-//     second case the events read before the break are delivered first, and
-//     Failed is reported only once they are, so that nothing readable is lost
-//     and the host's own error counters show that the tail of the chunk was.
+//   - [Failed]: retrying the chunk cannot help: its msgpack framing broke part
+//     way. The events read before the break are delivered first, and Failed
+//     is reported only once they are, so that nothing readable is lost and
+//     the host's own error counters show that the tail of the chunk was. A
+//     sink error never fails a chunk, even one retrying cannot fix (refused
+//     credentials): dropping audit events for a configuration mistake would
+//     lose them, so the chunk is retried, bounded by the host's retry limit.
 //
 // # Memory
 //

@@ -86,16 +86,11 @@ func Read(get func(string) string) (Settings, error) {
 		}
 		s.SummaryInterval = d
 	}
+	// ConfigFromKeys validates too: a missing broker fails here, at init,
+	// rather than at the first flush.
 	var err error
-	if s.Sink, err = sink.ConfigFromKeys(get); err != nil {
-		return s, err
-	}
-	// ConfigFromKeys reports bad values; Validate reports what is missing
-	// (brokers) or inconsistent, which sink.New would otherwise report later.
-	if err := s.Sink.Validate(); err != nil {
-		return s, err
-	}
-	return s, nil
+	s.Sink, err = sink.ConfigFromKeys(get)
+	return s, err
 }
 
 func parseInterval(v string) (time.Duration, error) {

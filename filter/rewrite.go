@@ -80,6 +80,8 @@ func (l *editList) stripManagedFields(b []byte, start int) error {
 	if start >= len(b) || b[start] != '{' {
 		return nil
 	}
+	// Each member's value is walked once: the helpers below return where the
+	// value they looked into ends.
 	var it objectIter
 	it.begin(b, start)
 	table := false
@@ -88,25 +90,29 @@ func (l *editList) stripManagedFields(b []byte, start int) error {
 		ok, err := it.next()
 		m := &it.m
 		if err != nil || !ok {
-			if err == nil && table && rows >= 0 {
-				err = l.forEachElement(b, rows, func(i int) error { return l.stripRowObject(b, i) })
+			if err == nil && rows >= 0 && table {
+				// rows came before kind: walk them again now that the kind is known.
+				_, err = l.forEachElement(b, rows, l.stripRowObject)
 			}
 			return err
 		}
+		var end int
 		switch {
 		case it.keyIs(m, "metadata"):
-			err = l.removeKey(b, m.valStart, "managedFields")
+			end, err = l.removeKey(b, m.valStart, "managedFields")
 		case it.keyIs(m, "items"):
-			err = l.forEachElement(b, m.valStart, func(i int) error { return l.stripMetadata(b, i) })
-		case it.keyIs(m, "kind"):
-			table = b[m.valStart] == '"' && string(b[m.valStart:min(len(b), m.valStart+7)]) == `"Table"`
+			end, err = l.forEachElement(b, m.valStart, l.stripMetadata)
+		case it.keyIs(m, "rows") && table:
+			end, err = l.forEachElement(b, m.valStart, l.stripRowObject)
 		case it.keyIs(m, "rows"):
 			rows = m.valStart
+			end, err = skipValue(b, m.valStart, 2)
+		default:
+			if it.keyIs(m, "kind") {
+				table = b[m.valStart] == '"' && string(b[m.valStart:min(len(b), m.valStart+7)]) == `"Table"`
+			}
+			end, err = skipValue(b, m.valStart, 2)
 		}
-		if err != nil {
-			return err
-		}
-		end, err := skipValue(b, m.valStart, 2)
 		if err != nil {
 			return err
 		}
@@ -114,21 +120,24 @@ func (l *editList) stripManagedFields(b []byte, start int) error {
 	}
 }
 
+// The helpers below look into the value at b[start:] and return its end, so
+// that their callers need not skip it again.
+
 // stripMetadata removes metadata.managedFields of the object at b[start:].
-func (l *editList) stripMetadata(b []byte, start int) error {
-	return l.inMember(b, start, "metadata", func(i int) error { return l.removeKey(b, i, "managedFields") })
+func (l *editList) stripMetadata(b []byte, start int) (int, error) {
+	return l.inMember(b, start, "metadata", func(b []byte, i int) (int, error) { return l.removeKey(b, i, "managedFields") })
 }
 
 // stripRowObject strips a Table row's object.
-func (l *editList) stripRowObject(b []byte, start int) error {
-	return l.inMember(b, start, "object", func(i int) error { return l.stripMetadata(b, i) })
+func (l *editList) stripRowObject(b []byte, start int) (int, error) {
+	return l.inMember(b, start, "object", l.stripMetadata)
 }
 
 // inMember calls fn with the value offset of each member named key of the
-// object at b[start:]; it does nothing if b[start:] is not an object.
-func (l *editList) inMember(b []byte, start int, key string, fn func(int) error) error {
+// object at b[start:]; it only skips a value that is not an object.
+func (l *editList) inMember(b []byte, start int, key string, fn func([]byte, int) (int, error)) (int, error) {
 	if start >= len(b) || b[start] != '{' {
-		return nil
+		return skipValue(b, start, 2)
 	}
 	var it objectIter
 	it.begin(b, start)
@@ -136,49 +145,46 @@ func (l *editList) inMember(b []byte, start int, key string, fn func(int) error)
 		ok, err := it.next()
 		m := &it.m
 		if err != nil || !ok {
-			return err
+			return it.pos, err
 		}
+		var end int
 		if it.keyIs(m, key) {
-			if err := fn(m.valStart); err != nil {
-				return err
-			}
+			end, err = fn(b, m.valStart)
+		} else {
+			end, err = skipValue(b, m.valStart, 2)
 		}
-		end, err := skipValue(b, m.valStart, 2)
 		if err != nil {
-			return err
+			return end, err
 		}
 		it.valueEnd(end)
 	}
 }
 
 // forEachElement calls fn with the offset of each element of the array at
-// b[start:]; it does nothing if b[start:] is not an array.
-func (l *editList) forEachElement(b []byte, start int, fn func(int) error) error {
+// b[start:]; it only skips a value that is not an array.
+func (l *editList) forEachElement(b []byte, start int, fn func([]byte, int) (int, error)) (int, error) {
 	if start >= len(b) || b[start] != '[' {
-		return nil
+		return skipValue(b, start, 2)
 	}
 	var it arrayIter
 	it.begin(b, start)
 	for {
 		i, ok, err := it.next()
 		if err != nil || !ok {
-			return err
+			return it.pos, err
 		}
-		if err := fn(i); err != nil {
-			return err
-		}
-		end, err := skipValue(b, i, 2)
+		end, err := fn(b, i)
 		if err != nil {
-			return err
+			return end, err
 		}
 		it.pos = end
 	}
 }
 
 // removeKey removes every member named key from the object at b[start:].
-func (l *editList) removeKey(b []byte, start int, key string) error {
+func (l *editList) removeKey(b []byte, start int, key string) (int, error) {
 	if start >= len(b) || b[start] != '{' {
-		return nil
+		return skipValue(b, start, 2)
 	}
 	first := len(l.members)
 	var it objectIter
@@ -188,14 +194,14 @@ func (l *editList) removeKey(b []byte, start int, key string) error {
 		ok, err := it.next()
 		m := &it.m
 		if err != nil {
-			return err
+			return it.pos, err
 		}
 		if !ok {
 			break
 		}
 		end, err := skipValue(b, m.valStart, 2)
 		if err != nil {
-			return err
+			return end, err
 		}
 		it.valueEnd(end)
 		match := it.keyIs(m, key)
@@ -211,5 +217,5 @@ func (l *editList) removeKey(b []byte, start int, key string) error {
 		}
 	}
 	l.members = l.members[:first]
-	return nil
+	return it.pos, nil
 }

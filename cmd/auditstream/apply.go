@@ -2,8 +2,6 @@ package main
 
 import (
 	"bufio"
-	"errors"
-	"fmt"
 	"io"
 
 	"github.com/spf13/cobra"
@@ -11,9 +9,6 @@ import (
 	"github.com/auditstream/auditstream/filter"
 	"github.com/auditstream/auditstream/internal/auditlog"
 )
-
-// maxReportedLines bounds the per-line error messages; the total is always reported.
-const maxReportedLines = 20
 
 func newApplyCommand() *cobra.Command {
 	var policyPath string
@@ -49,44 +44,20 @@ func applyPolicy(p *filter.Policy, in *auditlog.Reader, stdout, stderr io.Writer
 	w := bufio.NewWriterSize(stdout, 256<<10)
 	pr := p.NewProcessor()
 	var buf []byte
-	bad := 0
-	for {
-		line, pos, err := in.Next()
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err == nil {
-			if len(line) == 0 {
-				continue
-			}
-			var res filter.Result
-			buf, res, err = pr.AppendEvent(buf[:0], line)
-			if err == nil {
-				if res.Kept {
-					buf = append(buf, '\n')
-					if _, err := w.Write(buf); err != nil {
-						return err
-					}
-				}
-				continue
-			}
-			err = fmt.Errorf("%s: %w", pos, err)
-		} else if !errors.Is(err, auditlog.ErrLineTooLong) {
+	err := readAll(in, stderr, strict, func(line []byte, _ auditlog.Position) error {
+		var res filter.Result
+		var err error
+		if buf, res, err = pr.AppendEvent(buf[:0], line); err != nil || !res.Kept {
 			return err
 		}
-		bad++
-		if strict {
-			if err := w.Flush(); err != nil {
-				return err
-			}
-			return &exitError{code: exitBadInput, err: err}
+		if _, err := w.Write(append(buf, '\n')); err != nil {
+			return fatal{err}
 		}
-		if bad <= maxReportedLines {
-			fmt.Fprintln(stderr, "skipped:", err)
-		}
+		return nil
+	})
+	// What was kept before a bad line (with --strict) is written too.
+	if ferr := w.Flush(); err == nil {
+		err = ferr
 	}
-	if bad > 0 {
-		fmt.Fprintf(stderr, "skipped %d lines that are not audit events\n", bad)
-	}
-	return w.Flush()
+	return err
 }

@@ -2,7 +2,6 @@ package main
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -55,7 +54,7 @@ form described by simulate.schema.json.`,
 			defer progress.finish()
 			out := cmd.OutOrStdout()
 			if comparePath == "" {
-				if err := readAll(in, cmd.ErrOrStderr(), func(line []byte, _ auditlog.Position) error {
+				if err := readAll(in, cmd.ErrOrStderr(), false, func(line []byte, _ auditlog.Position) error {
 					_, _, err := a.Add(line)
 					return err
 				}); err != nil {
@@ -70,7 +69,7 @@ form described by simulate.schema.json.`,
 				return err
 			}
 			c := simulate.NewComparison(a, b)
-			if err := readAll(in, cmd.ErrOrStderr(), func(line []byte, pos auditlog.Position) error {
+			if err := readAll(in, cmd.ErrOrStderr(), false, func(line []byte, pos auditlog.Position) error {
 				return c.Add(line, pos.String())
 			}); err != nil {
 				return err
@@ -86,37 +85,6 @@ form described by simulate.schema.json.`,
 	cmd.Flags().StringVar(&topic, "topic", "k8s-audit.{stage}", "Kafka topic template, as the plugin's topic key")
 	_ = cmd.MarkFlagRequired("policy")
 	return cmd
-}
-
-// readAll calls fn for every line; lines that are not audit events are
-// counted by the simulator and reported here, bounded.
-func readAll(in *auditlog.Reader, stderr io.Writer, fn func([]byte, auditlog.Position) error) error {
-	bad := 0
-	for {
-		line, pos, err := in.Next()
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err == nil && len(line) == 0 {
-			continue
-		}
-		if err == nil {
-			if err = fn(line, pos); err != nil {
-				err = fmt.Errorf("%s: %w", pos, err)
-			}
-		} else if !errors.Is(err, auditlog.ErrLineTooLong) {
-			return err
-		}
-		if err != nil {
-			if bad++; bad <= maxReportedLines {
-				fmt.Fprintln(stderr, "skipped:", err)
-			}
-		}
-	}
-	if bad > 0 {
-		fmt.Fprintf(stderr, "skipped %d lines that are not audit events\n", bad)
-	}
-	return nil
 }
 
 // topicResolver names the topic of each stage as the sink would.

@@ -85,7 +85,7 @@ func runVerify(cmd *cobra.Command, o *shipOptions, timeout time.Duration, args [
 	var buf []byte
 	// Lines that are not events are skipped, as the pipeline skips them; a
 	// log that cannot be read fails the command.
-	err = readAll(in, cmd.ErrOrStderr(), func(line []byte, _ auditlog.Position) error {
+	err = readAll(in, cmd.ErrOrStderr(), false, func(line []byte, _ auditlog.Position) error {
 		var res filter.Result
 		var err error
 		if buf, res, err = pr.AppendEvent(buf[:0], line); err != nil || !res.Kept {

@@ -9,9 +9,12 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/auditstream/auditstream/internal/testenv"
 )
 
-const testdata = "../../../shared/testdata/audit/"
+// testdata is the shared audit logs' folder, with a trailing slash.
+var testdata = testenv.AuditDir() + string(filepath.Separator)
 
 // runCLI runs the command line and returns its exit code, stdout and stderr.
 func runCLI(t *testing.T, stdin string, args ...string) (int, string, string) {

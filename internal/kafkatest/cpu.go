@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/auditstream/auditstream/internal/testenv"
 )
 
 // PIDFile is where scripts/kafka/up.sh writes the broker's process id,
@@ -24,17 +26,9 @@ const userHZ = 100
 // why there is none: no pid file (a broker started elsewhere) or no /proc.
 // The time advances in steps of 10 ms.
 func BrokerCPU() (func() time.Duration, error) {
-	root, err := ModuleRoot()
+	pid, err := BrokerPID()
 	if err != nil {
 		return nil, err
-	}
-	raw, err := os.ReadFile(filepath.Join(root, PIDFile))
-	if err != nil {
-		return nil, err
-	}
-	pid, err := strconv.Atoi(strings.TrimSpace(string(raw)))
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", PIDFile, err)
 	}
 	stat := "/proc/" + strconv.Itoa(pid) + "/stat"
 	if _, err := procCPU(stat); err != nil {
@@ -44,6 +38,23 @@ func BrokerCPU() (func() time.Duration, error) {
 		d, _ := procCPU(stat)
 		return d
 	}, nil
+}
+
+// BrokerPID returns the process id up.sh recorded for the local broker.
+func BrokerPID() (int, error) {
+	root, err := testenv.ModuleRoot()
+	if err != nil {
+		return 0, err
+	}
+	raw, err := os.ReadFile(filepath.Join(root, PIDFile))
+	if err != nil {
+		return 0, err
+	}
+	pid, err := strconv.Atoi(strings.TrimSpace(string(raw)))
+	if err != nil {
+		return 0, fmt.Errorf("%s: %w", PIDFile, err)
+	}
+	return pid, nil
 }
 
 // procCPU reads utime and stime, the 14th and 15th fields of a

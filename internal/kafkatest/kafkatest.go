@@ -29,7 +29,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -37,6 +36,8 @@ import (
 	"github.com/segmentio/kafka-go"
 	"github.com/segmentio/kafka-go/sasl"
 	"github.com/segmentio/kafka-go/sasl/scram"
+
+	"github.com/auditstream/auditstream/internal/testenv"
 )
 
 // Names of the variables, in the environment or in the env file.
@@ -75,10 +76,7 @@ func Broker(t testing.TB) Info {
 		err = reachable(info)
 	}
 	if err != nil {
-		if ci, _ := strconv.ParseBool(os.Getenv("CI")); ci {
-			t.Fatalf("kafkatest: CI=true and no Kafka broker: %v (CI must start it with `make kafka-up` before the tests)", err)
-		}
-		t.Skipf("Kafka not running: start it with `make kafka-up` (%v)", err)
+		testenv.Missing(t, "no Kafka broker: start it with `make kafka-up` (%v)", err)
 	}
 	return info
 }
@@ -88,7 +86,7 @@ func Broker(t testing.TB) Info {
 func load() (Info, error) {
 	file := map[string]string{}
 	where := "" // where the facts were looked for, for the error message
-	root, err := ModuleRoot()
+	root, err := testenv.ModuleRoot()
 	if err != nil {
 		where = err.Error()
 	} else {
@@ -176,25 +174,6 @@ func splitList(s string) []string {
 	return out
 }
 
-// ModuleRoot returns the directory holding go.mod, found by walking up from
-// the working directory (a test's working directory is its package's).
-func ModuleRoot() (string, error) {
-	dir, err := os.Getwd()
-	if err != nil {
-		return "", err
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir, nil
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", errors.New("no go.mod above the working directory")
-		}
-		dir = parent
-	}
-}
-
 // TLSConfig returns a client TLS configuration that trusts the broker's CA,
 // for the SASL_SSL listener.
 func (i Info) TLSConfig(t testing.TB) *tls.Config {
@@ -241,7 +220,7 @@ func (i Info) KcatSASLArgs() []string {
 // with Kafka 4 (Debian's cannot). Run it with the usual exec.Cmd methods.
 func Kcat(t testing.TB, args ...string) *exec.Cmd {
 	t.Helper()
-	root, err := ModuleRoot()
+	root, err := testenv.ModuleRoot()
 	if err != nil {
 		t.Fatalf("kafkatest: %v", err)
 	}

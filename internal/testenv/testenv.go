@@ -5,8 +5,11 @@ package testenv
 
 import (
 	"bufio"
+	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"testing"
 
 	"github.com/go-logr/logr"
@@ -18,17 +21,49 @@ import (
 // root so that any package can use it.
 func AuditLog(tb testing.TB, name string) string {
 	tb.Helper()
+	dir := AuditDir()
+	if dir == "" {
+		tb.Fatal("testenv: no go.mod above the working directory")
+	}
+	return filepath.Join(dir, name)
+}
+
+// AuditDir is the folder AuditLog reads, for tests that name its files
+// themselves; "" when no go.mod is found above the working directory.
+func AuditDir() string {
+	root, err := ModuleRoot()
+	if err != nil {
+		return ""
+	}
+	return filepath.Join(root, "..", "shared", "testdata", "audit")
+}
+
+// Missing skips the test for lack of a dependency (what, and how to get
+// it, in the message), or fails it when the environment has CI=true: CI
+// must never pass by skipping.
+func Missing(tb testing.TB, format string, args ...any) {
+	tb.Helper()
+	msg := fmt.Sprintf(format, args...)
+	if ci, _ := strconv.ParseBool(os.Getenv("CI")); ci {
+		tb.Fatalf("CI=true and %s", msg)
+	}
+	tb.Skip(msg)
+}
+
+// ModuleRoot returns the directory holding go.mod, found from the working
+// directory (a test's is its package's).
+func ModuleRoot() (string, error) {
 	dir, err := os.Getwd()
 	if err != nil {
-		tb.Fatal(err)
+		return "", err
 	}
 	for {
 		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return filepath.Join(dir, "..", "shared", "testdata", "audit", name)
+			return dir, nil
 		}
 		parent := filepath.Dir(dir)
 		if parent == dir {
-			tb.Fatalf("testenv: no go.mod above the working directory")
+			return "", errors.New("testenv: no go.mod above the working directory")
 		}
 		dir = parent
 	}

@@ -37,6 +37,8 @@ import (
 	"github.com/segmentio/kafka-go"
 
 	"github.com/auditstream/auditstream/internal/kafkatest"
+
+	"github.com/auditstream/auditstream/internal/testenv"
 )
 
 // envBin names the environment variable holding the fluent-bit binary.
@@ -80,7 +82,7 @@ func TestFluentBitTailRotateKafka(t *testing.T) {
 		t.Fatalf("%s=%q is not a fluent-bit binary: %v", envBin, bin, err)
 	}
 	info := kafkatest.Broker(t)
-	root, err := kafkatest.ModuleRoot()
+	root, err := testenv.ModuleRoot()
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -20,6 +20,8 @@ import (
 
 	"github.com/auditstream/auditstream/internal/kafkatest"
 	"github.com/auditstream/auditstream/sink"
+
+	"github.com/auditstream/auditstream/internal/testenv"
 )
 
 const (
@@ -153,7 +155,7 @@ func (c *consumer) snapshot() map[string]int {
 
 // script runs scripts/kafka/name; it may be called from any goroutine.
 func script(t *testing.T, name string) error {
-	root, err := kafkatest.ModuleRoot()
+	root, err := testenv.ModuleRoot()
 	if err != nil {
 		return err
 	}
@@ -382,15 +384,7 @@ func TestBrokerFrozenMidStream(t *testing.T) {
 
 func brokerPID(t *testing.T) int {
 	t.Helper()
-	root, err := kafkatest.ModuleRoot()
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, err := os.ReadFile(filepath.Join(root, ".cache/kafka/run/kafka.pid"))
-	if err != nil {
-		t.Fatalf("broker pid: %v", err)
-	}
-	pid, err := strconv.Atoi(strings.TrimSpace(string(b)))
+	pid, err := kafkatest.BrokerPID()
 	if err != nil {
 		t.Fatalf("broker pid: %v", err)
 	}

@@ -19,6 +19,9 @@
 //	                  Bit's own and never reaches a plugin.
 //	summary_interval  period of the summary line, a Go duration; default 60s,
 //	                  0 disables it. A last summary is logged at exit.
+//	filter_parallelism  how many goroutines filter one chunk of 128 KB or
+//	                  more, each a part of it; default 2, 1 to filter on the
+//	                  flush's own thread only.
 //
 // A bad key fails the instance's init with one line naming the key.
 //

@@ -62,6 +62,12 @@ func (r *Reader) Next() (Record, error) {
 // Offset returns the byte offset of the next event to be read.
 func (r *Reader) Offset() int { return r.off }
 
+// Seek makes the next event read the one at off, which must be an offset
+// Offset returned for the same chunk: an event's start, with the events
+// before it consumed. Errors and views keep their offsets in the whole chunk,
+// which lets several readers each take a part of one chunk.
+func (r *Reader) Seek(off int) { r.off = off }
+
 // Events returns the number of events consumed so far, including group
 // markers and events skipped because of an error.
 func (r *Reader) Events() int { return r.events }

@@ -2,6 +2,7 @@ package pipeline
 
 import (
 	"context"
+	"reflect"
 	"testing"
 
 	"github.com/auditstream/auditstream/sink"
@@ -12,7 +13,9 @@ import (
 //   - with a sink that always succeeds the outcome is Delivered, or Failed
 //     for a chunk whose framing breaks, never Retry;
 //   - every record is accounted for once: events = kept + dropped + malformed;
-//   - nothing handed to the sink points into the chunk.
+//   - nothing handed to the sink points into the chunk;
+//   - filtered in parts, the chunk gives the sink the same events in the
+//     same order, with the same outcome and counters.
 func FuzzFlush(f *testing.F) {
 	for _, v2 := range []bool{true, false} {
 		c := &chunkBuilder{v2: v2, wide: !v2}
@@ -47,6 +50,11 @@ func FuzzFlush(f *testing.F) {
 		}
 		if fs.aliased {
 			t.Fatal("an event handed to the sink points into the chunk")
+		}
+		got, gotOut, gotStats := flushWith(t, data, 3, 1)
+		if gotOut != out || !reflect.DeepEqual(gotStats, st) || !reflect.DeepEqual(got, fs.events()) {
+			t.Fatalf("in parts: %s, %+v, %d events; in one piece: %s, %+v, %d events",
+				gotOut, gotStats, len(got), out, st, len(fs.events()))
 		}
 	})
 }

@@ -55,6 +55,11 @@ type Config struct {
 	// LogInterval is the least time between two lines about the same kind of
 	// problem; the occurrences in between are counted. Default one minute.
 	LogInterval time.Duration
+	// FilterParallelism is how many goroutines may filter one chunk, each a
+	// part of it; chunks under 128 KB are filtered in one piece. 1 filters
+	// every chunk on the flush's own goroutine. Default
+	// DefaultFilterParallelism.
+	FilterParallelism int
 
 	Log *Logger
 	// SinkSummary, if set, appends the sink's own counters (per topic) to the
@@ -65,10 +70,11 @@ type Config struct {
 // Pipeline processes chunks for one destination. Flush is safe for
 // concurrent use; each call works in its own pooled scratch memory.
 type Pipeline struct {
-	cfg   Config
-	c     counters
-	limit *rateLimiter
-	pool  sync.Pool
+	cfg          Config
+	minPartBytes int // see defaultMinPartBytes
+	c            counters
+	limit        *rateLimiter
+	pool         sync.Pool
 
 	// mu is held shared by every Flush and exclusively by Close, so that Close
 	// waits for running flushes and no flush starts after it.
@@ -92,6 +98,11 @@ func New(cfg Config) (*Pipeline, error) {
 		return nil, errors.New("pipeline: Log is required")
 	case cfg.FlushTimeout < 0, cfg.SummaryInterval < 0, cfg.LogInterval < 0:
 		return nil, errors.New("pipeline: durations must not be negative")
+	case cfg.FilterParallelism < 0:
+		return nil, errors.New("pipeline: FilterParallelism must not be negative")
+	}
+	if cfg.FilterParallelism == 0 {
+		cfg.FilterParallelism = DefaultFilterParallelism
 	}
 	if cfg.LogKey == "" {
 		cfg.LogKey = DefaultLogKey
@@ -102,7 +113,7 @@ func New(cfg Config) (*Pipeline, error) {
 	if cfg.LogInterval == 0 {
 		cfg.LogInterval = DefaultLogInterval
 	}
-	p := &Pipeline{cfg: cfg, limit: newRateLimiter(cfg.LogInterval)}
+	p := &Pipeline{cfg: cfg, minPartBytes: defaultMinPartBytes, limit: newRateLimiter(cfg.LogInterval)}
 	p.pool.New = func() any { return &scratch{proc: cfg.NewProcessor()} }
 	if cfg.SummaryInterval > 0 {
 		p.stopSummary = make(chan struct{})
@@ -129,9 +140,9 @@ func (p *Pipeline) Flush(data []byte) Outcome {
 	defer p.put(s)
 
 	var t tally
-	readErr := p.read(s, data, &t)
+	readErr := p.readChunk(s, data, &t)
 	out := Delivered
-	if len(s.kept) > 0 {
+	if t.kept > 0 {
 		out = p.deliver(s, &t)
 	}
 	if readErr != nil && out == Delivered {
@@ -150,6 +161,9 @@ func (p *Pipeline) Flush(data []byte) Outcome {
 }
 
 func (p *Pipeline) put(s *scratch) {
+	for _, part := range s.parts {
+		p.put(part)
+	}
 	s.reset()
 	p.pool.Put(s)
 }

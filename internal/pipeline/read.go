@@ -28,11 +28,23 @@ func (p *Pipeline) add(t *tally) {
 	c.unreadable.Add(t.unreadable)
 }
 
-// read walks the chunk and collects its kept events into s. It returns the
-// framing error that ended the walk early, if any: the events before it
-// are collected, the rest of the chunk cannot be read.
-func (p *Pipeline) read(s *scratch, data []byte, t *tally) error {
-	s.reader.Reset(data)
+func (t *tally) merge(o *tally) {
+	t.events += o.events
+	t.parsed += o.parsed
+	t.kept += o.kept
+	t.dropped += o.dropped
+	t.malformed += o.malformed
+	t.delivered += o.delivered
+	t.retries += o.retries
+	t.failures += o.failures
+	t.unreadable += o.unreadable
+}
+
+// read walks the rest of the chunk s.reader was given and collects its kept
+// events into s. It returns the framing error that ended the walk early, if
+// any: the events before it are collected, the rest of the chunk cannot be
+// read.
+func (p *Pipeline) read(s *scratch, t *tally) error {
 	for {
 		rec, err := s.reader.Next()
 		if errors.Is(err, io.EOF) {

@@ -1,6 +1,8 @@
 package pipeline
 
 import (
+	"sync"
+
 	"github.com/auditstream/auditstream/internal/chunk"
 	"github.com/auditstream/auditstream/sink"
 )
@@ -35,6 +37,15 @@ type scratch struct {
 	json   []byte // a parsed record re-encoded as JSON (slow path)
 	kept   []kept
 	events []sink.Event
+
+	// parts are the scratches of the other parts of a chunk filtered in
+	// parts (readChunk), in chunk order; bounds is where they start, wg
+	// waits for them. A part's own tally and readErr are its result.
+	parts   []*scratch
+	bounds  []int
+	wg      sync.WaitGroup
+	tally   tally
+	readErr error
 }
 
 // appendField copies b to the arena and returns where it went. The copy is
@@ -46,14 +57,21 @@ func (s *scratch) appendField(b []byte) span {
 	return span{lo, len(s.arena)}
 }
 
-// buildEvents turns the kept spans into sink events; the arena no longer
-// moves once reading is done.
+// buildEvents turns the kept spans of s and of its parts into sink events,
+// in chunk order; the arenas no longer move once reading is done.
 func (s *scratch) buildEvents() []sink.Event {
+	s.events = s.appendEvents(s.events[:0])
+	for _, part := range s.parts {
+		s.events = part.appendEvents(s.events)
+	}
+	return s.events
+}
+
+func (s *scratch) appendEvents(events []sink.Event) []sink.Event {
 	a := s.arena
-	s.events = s.events[:0]
 	for i := range s.kept {
 		k := &s.kept[i]
-		s.events = append(s.events, sink.Event{
+		events = append(events, sink.Event{
 			Value:     k.value.of(a),
 			Stage:     k.stage,
 			Level:     k.level,
@@ -64,7 +82,7 @@ func (s *scratch) buildEvents() []sink.Event {
 			Resource:  k.resource.of(a),
 		})
 	}
-	return s.events
+	return events
 }
 
 // reset empties the scratch for the pool, dropping oversized buffers and every
@@ -81,6 +99,9 @@ func (s *scratch) reset() {
 		s.kept, s.events = nil, nil
 	}
 	s.arena, s.json, s.kept = s.arena[:0], s.json[:0], s.kept[:0]
+	clear(s.parts)
+	s.parts, s.bounds = s.parts[:0], s.bounds[:0]
+	s.tally, s.readErr = tally{}, nil
 	clear(s.events[:cap(s.events)])
 	s.events = s.events[:0]
 }

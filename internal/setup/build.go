@@ -44,14 +44,15 @@ func Build(s *Settings, log *pipeline.Logger) (*Built, error) {
 		return nil, err
 	}
 	p, err := pipeline.New(pipeline.Config{
-		NewProcessor:    func() pipeline.Processor { return pol.NewProcessor() },
-		Sink:            snk,
-		IsRetryable:     sink.IsRetryable,
-		LogKey:          s.LogKey,
-		FlushTimeout:    s.Sink.DeliveryTimeout + FlushMargin,
-		SummaryInterval: s.SummaryInterval,
-		Log:             log,
-		SinkSummary:     func(b []byte) []byte { return appendSinkStats(b, snk.Stats()) },
+		NewProcessor:      func() pipeline.Processor { return pol.NewProcessor() },
+		Sink:              snk,
+		IsRetryable:       sink.IsRetryable,
+		LogKey:            s.LogKey,
+		FlushTimeout:      s.Sink.DeliveryTimeout + FlushMargin,
+		SummaryInterval:   s.SummaryInterval,
+		FilterParallelism: s.FilterParallelism,
+		Log:               log,
+		SinkSummary:       func(b []byte) []byte { return appendSinkStats(b, snk.Stats()) },
 	})
 	if err != nil {
 		_ = snk.Close(context.Background()) // it never connected: nothing to flush or report

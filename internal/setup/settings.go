@@ -3,6 +3,7 @@ package setup
 import (
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -18,17 +19,21 @@ const (
 	KeyVerbosity       = "verbosity"
 	KeySummaryInterval = "summary_interval"
 	KeyInstanceName    = "instance_name"
+	KeyParallelism     = "filter_parallelism"
 
 	DefaultSummaryInterval = time.Minute
 	// FlushMargin is added to the sink's delivery_timeout to bound a whole
 	// flush: the sink gives up on its own at delivery_timeout, this is only
 	// the backstop.
 	FlushMargin = 2 * time.Second
+	// maxParallelism bounds filter_parallelism: a 2 MB chunk has no more
+	// than 32 parts of the least size worth one.
+	maxParallelism = 32
 )
 
 // Keys lists every key Read and ReadVerbosity read: the pipeline's and the sink's.
 func Keys() []string {
-	return append([]string{KeyPolicyFile, KeyLogKey, KeyVerbosity, KeySummaryInterval, KeyInstanceName}, sink.Keys()...)
+	return append([]string{KeyPolicyFile, KeyLogKey, KeyVerbosity, KeySummaryInterval, KeyInstanceName, KeyParallelism}, sink.Keys()...)
 }
 
 // Settings is one pipeline's configuration: a plugin [OUTPUT] instance's, or
@@ -37,7 +42,10 @@ type Settings struct {
 	PolicyFile      string
 	LogKey          string
 	SummaryInterval time.Duration
-	Sink            sink.Config
+	// FilterParallelism is pipeline.Config's: how many goroutines may
+	// filter one large chunk.
+	FilterParallelism int
+	Sink              sink.Config
 }
 
 // InstanceName is what the instance's log lines are tagged with: the
@@ -85,6 +93,14 @@ func Read(get func(string) string) (Settings, error) {
 			return s, fmt.Errorf("%s: invalid value %q: want a duration such as 30s or 5m, or 0 to disable", KeySummaryInterval, v)
 		}
 		s.SummaryInterval = d
+	}
+	s.FilterParallelism = pipeline.DefaultFilterParallelism
+	if v := strings.TrimSpace(get(KeyParallelism)); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > maxParallelism {
+			return s, fmt.Errorf("%s: invalid value %q: want a whole number from 1 to %d", KeyParallelism, v, maxParallelism)
+		}
+		s.FilterParallelism = n
 	}
 	// ConfigFromKeys validates too: a missing broker fails here, at init,
 	// rather than at the first flush.

@@ -21,8 +21,12 @@ func TestRead(t *testing.T) {
 		t.Errorf("unexpected settings %+v", s)
 	}
 	s, _ = Read(keys{"policy_file": "p", "brokers": "a:1", "log_key": "message"}.get)
-	if s.LogKey != "message" || s.SummaryInterval != time.Minute {
+	if s.LogKey != "message" || s.SummaryInterval != time.Minute || s.FilterParallelism != 2 {
 		t.Errorf("defaults: %+v", s)
+	}
+	s, _ = Read(keys{"policy_file": "p", "brokers": "a:1", "filter_parallelism": " 1 "}.get)
+	if s.FilterParallelism != 1 {
+		t.Errorf("filter_parallelism 1 read as %d", s.FilterParallelism)
 	}
 	f := func(k keys, want string) {
 		t.Helper()
@@ -34,6 +38,9 @@ func TestRead(t *testing.T) {
 	f(keys{"policy_file": "p"}, "brokers:")
 	f(keys{"policy_file": "p", "brokers": "a:1", "summary_interval": "-1s"}, "summary_interval: invalid value \"-1s\"")
 	f(keys{"policy_file": "p", "brokers": "a:1", "linger": "soon"}, "linger: invalid value \"soon\"")
+	for _, v := range []string{"0", "33", "two", "-1"} {
+		f(keys{"policy_file": "p", "brokers": "a:1", "filter_parallelism": v}, "filter_parallelism: invalid value \""+v+"\"")
+	}
 }
 
 func TestKeysAreUnique(t *testing.T) {

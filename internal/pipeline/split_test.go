@@ -1,0 +1,129 @@
+package pipeline
+
+import (
+	"context"
+	"reflect"
+	"testing"
+
+	"github.com/auditstream/auditstream/sink"
+)
+
+// flushWith flushes data through a new pipeline filtering chunks in up to
+// parallelism parts of at least minPart bytes, and returns what the sink
+// got, the outcome and the counters.
+func flushWith(t testing.TB, data []byte, parallelism, minPart int) ([]delivered, Outcome, Stats) {
+	t.Helper()
+	f := &fakeSink{forbidden: data, deliver: func(context.Context, []sink.Event) error { return nil }}
+	p, _ := newTestPipeline(t, f, func(c *Config) { c.FilterParallelism = parallelism })
+	p.minPartBytes = minPart
+	out := p.Flush(data)
+	if f.aliased {
+		t.Fatal("an event handed to the sink points into the chunk")
+	}
+	if f.calls > 1 {
+		t.Fatalf("%d Deliver calls for one chunk; want one", f.calls)
+	}
+	return f.events(), out, p.Stats()
+}
+
+// mixedChunk holds n events of every kind a chunk can carry: kept and
+// dropped events, parsed records, malformed events, records that are not
+// events, and group markers.
+func mixedChunk(n int) *chunkBuilder {
+	c := &chunkBuilder{v2: true}
+	for i := range n {
+		switch i % 7 {
+		case 0:
+			c.raw(auditLine(i, "ResponseComplete", "alice", "get", "default", "pods"))
+		case 1:
+			c.raw(auditLine(i, "ResponseComplete", "system:kube-proxy", "watch", "", "endpoints"))
+		case 2:
+			c.parsed(auditLine(i, "ResponseComplete", "bob", "get", "ns1", "secrets"))
+		case 3:
+			c.raw(`{"kind":"Event","level":`) // truncated line
+		case 4:
+			c.groupMarker(i%2 == 0)
+		case 5:
+			c.head(1_700_000_000)
+			c.b = append(c.b, 0x07) // a record that is not a map
+		default:
+			c.raw(auditLine(i, "RequestReceived", "alice", "create", "default", "configmaps"))
+		}
+	}
+	return c
+}
+
+// TestSplitChunkMatchesSequential: a chunk filtered in parts hands the sink
+// exactly what filtering it in one piece does, in the same order, with the
+// same outcome and counters, whatever the parts' number and size.
+func TestSplitChunkMatchesSequential(t *testing.T) {
+	c := mixedChunk(700)
+	want, wantOut, wantStats := flushWith(t, c.b, 1, 1)
+	if wantStats.Kept == 0 || wantStats.Dropped == 0 || wantStats.Malformed == 0 {
+		t.Fatalf("the chunk does not exercise every path: %+v", wantStats)
+	}
+	for _, tc := range []struct{ parallelism, minPart int }{
+		{2, 1}, {3, 1}, {8, 1}, {64, 1}, {2, len(c.b) / 2}, {4, len(c.b) / 3}, {2, len(c.b)},
+	} {
+		got, out, st := flushWith(t, c.b, tc.parallelism, tc.minPart)
+		if out != wantOut || !reflect.DeepEqual(st, wantStats) {
+			t.Fatalf("parallelism %d, parts of %d bytes: outcome %s, stats %+v; want %s, %+v",
+				tc.parallelism, tc.minPart, out, st, wantOut, wantStats)
+		}
+		if !reflect.DeepEqual(got, want) {
+			t.Fatalf("parallelism %d, parts of %d bytes: the sink got %d events, not the %d of the sequential read in its order",
+				tc.parallelism, tc.minPart, len(got), len(want))
+		}
+	}
+}
+
+// TestSplitChunkBrokenFraming: a chunk whose framing breaks is read up to the
+// break, as in one piece, whether the break lies before a cut (the chunk is
+// then read in one piece) or in the last part.
+func TestSplitChunkBrokenFraming(t *testing.T) {
+	for _, at := range []string{"start", "middle", "end"} {
+		t.Run(at, func(t *testing.T) {
+			c := mixedChunk(300)
+			var data []byte
+			switch at {
+			case "start":
+				data = append([]byte{0xc1}, c.b...) // never a valid msgpack byte
+			case "middle":
+				data = append(append(append([]byte{}, c.b...), 0xc1), mixedChunk(300).b...)
+			default:
+				data = append(append([]byte{}, c.b...), 0xc1)
+			}
+			want, wantOut, wantStats := flushWith(t, data, 1, 1)
+			if wantOut != Failed || wantStats.Unreadable != 1 {
+				t.Fatalf("the sequential read gave %s, %+v; want Failed with one unreadable chunk", wantOut, wantStats)
+			}
+			for _, parallelism := range []int{2, 5} {
+				got, out, st := flushWith(t, data, parallelism, 1)
+				if out != wantOut || !reflect.DeepEqual(st, wantStats) || !reflect.DeepEqual(got, want) {
+					t.Fatalf("parallelism %d: %s, %+v, %d events; want %s, %+v, %d events",
+						parallelism, out, st, len(got), wantOut, wantStats, len(want))
+				}
+			}
+		})
+	}
+}
+
+// TestSplitOnlyLargeChunks: the default cut needs 64 KB per part, so normal
+// small chunks never pay for goroutines, and 2 MB chunks are split.
+func TestSplitOnlyLargeChunks(t *testing.T) {
+	p, _ := newTestPipeline(t, &fakeSink{}, nil)
+	s := p.pool.Get().(*scratch)
+	defer p.put(s)
+	small := mixedChunk(100).b
+	if b := p.split(s, small); b != nil {
+		t.Fatalf("a %d-byte chunk was cut at %v", len(small), b)
+	}
+	large := mixedChunk(8000).b
+	if len(large) < 2*defaultMinPartBytes {
+		t.Fatalf("test chunk too small: %d bytes", len(large))
+	}
+	b := p.split(s, large)
+	if len(b) != DefaultFilterParallelism-1 || b[0] < len(large)/2 || b[0] > len(large)/2+2048 {
+		t.Fatalf("a %d-byte chunk was cut at %v; want one cut just past the middle", len(large), b)
+	}
+}

@@ -10,9 +10,11 @@ import (
 	"github.com/tinylib/msgp/msgp"
 )
 
-// FuzzReader feeds arbitrary chunks to the Reader, LookupString and
-// AppendJSON: nothing may panic or loop, every view must lie inside the
-// input, and AppendJSON's output must be valid JSON whenever it succeeds.
+// FuzzReader feeds arbitrary chunks to the Reader, EventEnd, LookupString
+// and AppendJSON: nothing may panic or loop, every view must lie inside the
+// input, EventEnd must find the event boundaries Next finds and break where
+// it breaks, and AppendJSON's output must be valid JSON whenever it
+// succeeds.
 func FuzzReader(f *testing.F) {
 	for _, tc := range formatCases {
 		f.Add(tc.chunk)
@@ -25,6 +27,16 @@ func FuzzReader(f *testing.F) {
 	f.Add(cat(eventV2(f64(-1), empty, empty), eventV1(cat([]byte{0xd6, 0xff}, be32(5)), empty)))
 
 	f.Fuzz(func(t *testing.T, data []byte) {
+		bounds, broken := map[int]bool{}, -1
+		for off := 0; off < len(data); {
+			end, err := EventEnd(data, off)
+			if err != nil {
+				broken = off
+				break
+			}
+			bounds[end] = true
+			off = end
+		}
 		var r Reader
 		r.ReadGroups = len(data)%2 == 1 // exercise both modes
 		r.Reset(data)
@@ -35,10 +47,18 @@ func FuzzReader(f *testing.F) {
 			}
 			rec, err := r.Next()
 			if errors.Is(err, io.EOF) {
-				if r.Offset() != len(data) {
-					t.Fatalf("io.EOF at offset %d of %d", r.Offset(), len(data))
+				if r.Offset() != len(data) || broken >= 0 {
+					t.Fatalf("io.EOF at offset %d of %d; EventEnd broke at %d", r.Offset(), len(data), broken)
 				}
 				break
+			}
+			var ce *Error
+			isErr := errors.As(err, &ce)
+			switch {
+			case isErr && !ce.Skipped && r.Offset() != broken:
+				t.Fatalf("Next broke at the event at %d, EventEnd at %d", r.Offset(), broken)
+			case (err == nil || isErr && ce.Skipped) && !bounds[r.Offset()]:
+				t.Fatalf("Next moved to %d, not an event end EventEnd found", r.Offset())
 			}
 			if err != nil {
 				var e *Error

@@ -1,7 +1,6 @@
 package pipeline
 
 import (
-	"errors"
 	"sync"
 
 	"github.com/auditstream/auditstream/internal/chunk"
@@ -69,31 +68,27 @@ func (p *Pipeline) readPart(part *scratch, wg *sync.WaitGroup) {
 // split returns where the parts after the first start, or nil to read the
 // chunk in one piece: parallelism 1, a chunk too small to share, or a
 // framing error before the last cut (the sequential read reports it). It
-// walks the records up to the last cut with s's reader, which is much
-// cheaper than filtering them.
+// skips over the events up to the last cut without decoding them: this runs
+// before any part starts, so its cost is not shared.
 func (p *Pipeline) split(s *scratch, data []byte) []int {
 	n := min(p.cfg.FilterParallelism, len(data)/p.minPartBytes)
 	if n < 2 {
 		return nil
 	}
 	s.bounds = s.bounds[:0]
-	r := &s.reader
-	r.Reset(data)
+	off := 0
 	for k := 1; k < n; k++ {
 		cut := len(data) * k / n
-		for r.Offset() < cut {
-			if _, err := r.Next(); err != nil {
-				var ce *chunk.Error
-				if errors.As(err, &ce) && ce.Skipped {
-					continue
-				}
-				return nil // io.EOF cannot come before a cut inside the data
+		for off < cut {
+			var err error
+			if off, err = chunk.EventEnd(data, off); err != nil {
+				return nil
 			}
 		}
-		if r.Offset() >= len(data) {
+		if off >= len(data) {
 			break
 		}
-		s.bounds = append(s.bounds, r.Offset())
+		s.bounds = append(s.bounds, off)
 	}
 	return s.bounds
 }

@@ -164,15 +164,18 @@ func flushVsSink(b *testing.B, info kafkatest.Info, c *chunkedEvents, workers in
 }
 
 // BenchmarkFlushCPU is BenchmarkFlushPath with a sink that acknowledges at
-// once: the CPU cost of reading a chunk, filtering and rewriting its events
-// and copying them for the producer, per event. It needs no broker.
+// once: the time of reading a chunk, filtering and rewriting its events and
+// copying them for the producer, per event. It needs no broker. parts is
+// filter_parallelism: 1 filters each chunk on its flush's goroutine.
 func BenchmarkFlushCPU(b *testing.B) {
 	for _, size := range []int{1 << 10, 10 << 10} {
 		c := newChunkedEvents(b, size)
 		for _, workers := range []int{1, 2} {
-			b.Run(fmt.Sprintf("size=%dKB/workers=%d", size>>10, workers), func(b *testing.B) {
-				runFlushes(b, newBenchPipeline(b, discardSink{}), c, workers)
-			})
+			for _, parts := range []int{1, pipeline.DefaultFilterParallelism} {
+				b.Run(fmt.Sprintf("size=%dKB/workers=%d/parts=%d", size>>10, workers, parts), func(b *testing.B) {
+					runFlushes(b, newBenchPipeline(b, discardSink{}, parts), c, workers)
+				})
+			}
 		}
 	}
 }
@@ -183,16 +186,19 @@ type discardSink struct{}
 func (discardSink) Deliver(context.Context, []sink.Event) error { return nil }
 func (discardSink) Close(context.Context) error                 { return nil }
 
-func newBenchPipeline(b *testing.B, s pipeline.Sink) *pipeline.Pipeline {
+// newBenchPipeline returns a pipeline over the keep-all policy and s that
+// filters a chunk in up to parts parts.
+func newBenchPipeline(b *testing.B, s pipeline.Sink, parts int) *pipeline.Pipeline {
 	pol, _, err := filter.Compile([]byte(keepAllPolicy))
 	if err != nil {
 		b.Fatal(err)
 	}
 	p, err := pipeline.New(pipeline.Config{
-		NewProcessor: func() pipeline.Processor { return pol.NewProcessor() },
-		Sink:         s,
-		IsRetryable:  sink.IsRetryable,
-		Log:          pipeline.NewLogger(io.Discard, pipeline.LevelError, "bench"),
+		NewProcessor:      func() pipeline.Processor { return pol.NewProcessor() },
+		Sink:              s,
+		IsRetryable:       sink.IsRetryable,
+		Log:               pipeline.NewLogger(io.Discard, pipeline.LevelError, "bench"),
+		FilterParallelism: parts,
 	})
 	if err != nil {
 		b.Fatal(err)
@@ -215,7 +221,7 @@ func newKafkaBenchPipeline(b *testing.B, info kafkatest.Info, evs []sink.Event) 
 	if err != nil {
 		b.Fatal(err)
 	}
-	p := newBenchPipeline(b, s)
+	p := newBenchPipeline(b, s, pipeline.DefaultFilterParallelism)
 	if p.Flush(buildChunk(evs, 0, 1)) != pipeline.Delivered {
 		b.Fatal("warm-up flush failed")
 	}

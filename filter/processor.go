@@ -120,13 +120,12 @@ func (pr *Processor) rebuildAttributes(line []byte) error {
 
 	a := &f.Attrs
 	*a = Attributes{HasUser: s.userSet, Username: username, Groups: pr.groups, Verb: verb}
-	path, rawQuery, err := splitRequestURI(sc, uri)
-	if err != nil {
+	var rawQuery []byte
+	var err error
+	if sc, a.Path, rawQuery, err = splitRequestURI(sc, uri); err != nil {
 		return err
 	}
-	sc = sc[:len(sc)+len(path)]
-	a.Path = path
-	pr.parts.split(path)
+	pr.parts.split(a.Path)
 	lookInQuery, err := resolveResource(a, &pr.parts, isGetLike(verb))
 	if err != nil {
 		return err

@@ -64,9 +64,13 @@ func nameFromQuery(scratch, rawQuery []byte) (name []byte, ok bool) {
 	if q.hasLimit && !validInt64(scratch, q.limit) || q.hasTimeout && !validInt64(scratch, q.timeoutSeconds) {
 		return nil, false
 	}
-	start := len(scratch)
-	scratch, _ = appendPercentDecoded(scratch, q.fieldSelector, true)
-	name, ok = exactNameMatch(scratch, scratch[start:])
+	selector := q.fieldSelector
+	if nextEscape(selector, true) >= 0 {
+		start := len(scratch)
+		scratch, _ = appendPercentDecoded(scratch, selector, true)
+		selector = scratch[start:]
+	}
+	name, ok = exactNameMatch(scratch, selector)
 	if !ok || len(name) == 0 || !isPathSegmentName(name) {
 		return nil, false
 	}
@@ -114,8 +118,9 @@ func validDigits(s []byte, neg bool) bool {
 // exactNameMatch parses a field selector as fields.ParseSelector does and
 // returns the value of its metadata.name= (or ==) requirement. The apiserver
 // sorts the terms first, so with several such terms the one that sorts first
-// wins. ok is false if the selector does not parse or pins no name. The
-// unescaped value is appended to scratch.
+// wins. ok is false if the selector does not parse or pins no name. The name
+// is a view of selector, or, when it has escapes, its unescaped value
+// appended to scratch.
 func exactNameMatch(scratch, selector []byte) (name []byte, ok bool) {
 	var best []byte // the raw term that sorts first among the matches
 	var bestRHS []byte
@@ -137,6 +142,9 @@ func exactNameMatch(scratch, selector []byte) (name []byte, ok bool) {
 	}
 	if best == nil {
 		return nil, false
+	}
+	if bytes.IndexByte(bestRHS, '\\') < 0 {
+		return bestRHS, true // nothing to unescape: a view will do
 	}
 	start := len(scratch)
 	scratch = appendSelectorValue(scratch, bestRHS)
@@ -160,13 +168,21 @@ func nextTerm(s []byte) (term, more []byte) {
 	return s, nil
 }
 
-// splitTerm finds the first operator, trying "!=", "==" and "=" at each byte.
+// splitTerm finds the first operator as the apiserver does, trying "!=",
+// "==" and "=" at each byte: the first '=' is an operator, with the '=' after
+// it, and a '!' is one only when an '=' follows.
 func splitTerm(term []byte) (lhs []byte, op string, rhs []byte, ok bool) {
-	for i := range term {
-		for _, op := range [...]string{"!=", "==", "="} {
-			if len(term)-i >= len(op) && string(term[i:i+len(op)]) == op {
-				return term[:i], op, term[i+len(op):], true
+	for i := 0; i < len(term); i++ {
+		switch term[i] {
+		case '!':
+			if i+1 < len(term) && term[i+1] == '=' {
+				return term[:i], "!=", term[i+2:], true
 			}
+		case '=':
+			if i+1 < len(term) && term[i+1] == '=' {
+				return term[:i], "==", term[i+2:], true
+			}
+			return term[:i], "=", term[i+1:], true
 		}
 	}
 	return nil, "", nil, false
@@ -192,13 +208,11 @@ func validSelectorValue(v []byte) bool {
 	return !inSlash
 }
 
-// appendSelectorValue appends the unescaped value. Like fields.UnescapeValue,
-// a value with escapes is re-encoded rune by rune, so invalid UTF-8 in it
-// becomes U+FFFD; a value without them is kept byte for byte.
+// appendSelectorValue appends the unescaped value of a selector with
+// escapes. Like fields.UnescapeValue, it is re-encoded rune by rune, so
+// invalid UTF-8 in it becomes U+FFFD (a value without escapes is kept byte
+// for byte).
 func appendSelectorValue(dst, v []byte) []byte {
-	if bytes.IndexByte(v, '\\') < 0 {
-		return append(dst, v...)
-	}
 	for i := 0; i < len(v); {
 		r, size := utf8.DecodeRune(v[i:])
 		if r == '\\' {

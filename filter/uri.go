@@ -7,33 +7,36 @@ import (
 
 // splitRequestURI does what url.ParseRequestURI does with the apiserver's
 // logged req.URL.RequestURI(): it rejects control characters, cuts the query
-// at the first '?', and appends the percent-decoded path to dst. The path
-// view returned lies in dst's spare capacity when dst has room for it.
-func splitRequestURI(dst, uri []byte) (path, rawQuery []byte, err error) {
+// at the first '?', and percent-decodes the path. The path is a view of uri
+// when it has no escapes, else decoded onto dst, which is returned grown.
+func splitRequestURI(dst, uri []byte) (grown, path, rawQuery []byte, err error) {
 	for i, c := range uri {
 		if c < 0x20 || c == 0x7f {
-			return nil, nil, &FieldError{Field: "requestURI", Offset: -1, Msg: "invalid control character at byte " + strconv.Itoa(i)}
+			return dst, nil, nil, &FieldError{Field: "requestURI", Offset: -1, Msg: "invalid control character at byte " + strconv.Itoa(i)}
 		}
 	}
 	if len(uri) == 0 {
-		return nil, nil, &FieldError{Field: "requestURI", Offset: -1, Msg: "empty"}
+		return dst, nil, nil, &FieldError{Field: "requestURI", Offset: -1, Msg: "empty"}
 	}
 	if string(uri) == "*" {
-		return uri, nil, nil
+		return dst, uri, nil, nil
 	}
 	if uri[0] != '/' {
-		return nil, nil, &FieldError{Field: "requestURI", Offset: -1, Msg: "not an absolute path"}
+		return dst, nil, nil, &FieldError{Field: "requestURI", Offset: -1, Msg: "not an absolute path"}
 	}
-	rawPath := uri
+	path = uri
 	if q := bytes.IndexByte(uri, '?'); q >= 0 {
-		rawPath, rawQuery = uri[:q], uri[q+1:]
+		path, rawQuery = uri[:q], uri[q+1:]
+	}
+	if nextEscape(path, false) < 0 {
+		return dst, path, rawQuery, nil
 	}
 	start := len(dst)
-	dst, ok := appendPercentDecoded(dst, rawPath, false)
+	dst, ok := appendPercentDecoded(dst, path, false)
 	if !ok {
-		return nil, nil, &FieldError{Field: "requestURI", Offset: -1, Msg: "invalid percent-encoding in path"}
+		return dst[:start], nil, nil, &FieldError{Field: "requestURI", Offset: -1, Msg: "invalid percent-encoding in path"}
 	}
-	return dst[start:], rawQuery, nil
+	return dst, dst[start:], rawQuery, nil
 }
 
 // appendPercentDecoded appends s with %XX escapes decoded (and, in a query
@@ -95,13 +98,14 @@ func queryComponentEquals(raw []byte, name string) bool {
 }
 
 func validPercentEncoding(s []byte) bool {
-	for i := 0; i < len(s); i++ {
-		if s[i] == '%' {
-			if i+2 >= len(s) || hexVal(s[i+1]) < 0 || hexVal(s[i+2]) < 0 {
-				return false
-			}
-			i += 2
+	for {
+		i := bytes.IndexByte(s, '%')
+		if i < 0 {
+			return true
 		}
+		if i+2 >= len(s) || hexVal(s[i+1]) < 0 || hexVal(s[i+2]) < 0 {
+			return false
+		}
+		s = s[i+3:]
 	}
-	return true
 }

@@ -187,7 +187,7 @@ func (discardSink) Deliver(context.Context, []sink.Event) error { return nil }
 func (discardSink) Close(context.Context) error                 { return nil }
 
 // newBenchPipeline returns a pipeline over the keep-all policy and s that
-// filters a chunk in up to parts parts.
+// filters a chunk in up to parts parts, keyed by audit ID as by default.
 func newBenchPipeline(b *testing.B, s pipeline.Sink, parts int) *pipeline.Pipeline {
 	pol, _, err := filter.Compile([]byte(keepAllPolicy))
 	if err != nil {
@@ -199,6 +199,7 @@ func newBenchPipeline(b *testing.B, s pipeline.Sink, parts int) *pipeline.Pipeli
 		IsRetryable:       sink.IsRetryable,
 		Log:               pipeline.NewLogger(io.Discard, pipeline.LevelError, "bench"),
 		FilterParallelism: parts,
+		MessageKey:        sink.KeyAuditID,
 	})
 	if err != nil {
 		b.Fatal(err)

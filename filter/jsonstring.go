@@ -1,6 +1,7 @@
 package filter
 
 import (
+	"bytes"
 	"encoding/binary"
 	"math/bits"
 	"unicode/utf16"
@@ -156,21 +157,16 @@ func hex4(b []byte) rune {
 // appendUnescaped appends the decoded content of a valid JSON string (raw is
 // what lies between the quotes) to dst.
 func appendUnescaped(dst, raw []byte) []byte {
-	for i := 0; i < len(raw); {
-		if raw[i] != '\\' {
-			j := i + 1
-			for j < len(raw) && raw[j] != '\\' {
-				j++
-			}
-			dst = append(dst, raw[i:j]...)
-			i = j
-			continue
+	for {
+		j := bytes.IndexByte(raw, '\\')
+		if j < 0 {
+			return append(dst, raw...)
 		}
-		var r rune
-		r, i = decodeEscape(raw, i)
+		dst = append(dst, raw[:j]...)
+		r, next := decodeEscape(raw, j)
 		dst = utf8.AppendRune(dst, r)
+		raw = raw[next:]
 	}
-	return dst
 }
 
 // unescapedEquals reports whether the valid JSON string content raw decodes to s.

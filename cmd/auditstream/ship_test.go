@@ -32,8 +32,9 @@ func TestShipAndVerify(t *testing.T) {
 		t.Fatal("the policy keeps none of the logs' events: nothing would be checked")
 	}
 
+	// Keyed by user, not the default audit ID: verify checks every key.
 	code, out, errOut := runCLI(t, "", append([]string{"ship", "--policy", policy, "--brokers", brokers, "--topic", topic,
-		"--set", "auto_create_topics=on", "--chunk-events", "100"}, logs...)...)
+		"--set", "auto_create_topics=on", "--set", "message_key=user", "--chunk-events", "100"}, logs...)...)
 	if code != exitOK {
 		t.Fatalf("ship: exit %d\n%s\n%s", code, out, errOut)
 	}
@@ -42,9 +43,15 @@ func TestShipAndVerify(t *testing.T) {
 		t.Errorf("ship summary %q; want %q and as many sent", out, wantLine)
 	}
 
-	code, out, errOut = runCLI(t, "", append([]string{"verify", "--policy", policy, "--brokers", brokers, "--topic", topic}, logs...)...)
-	if code != exitOK || !strings.Contains(out, " 0 missing, 0 duplicates, 0 unexpected, 0 on the wrong topic") {
+	code, out, errOut = runCLI(t, "", append([]string{"verify", "--policy", policy, "--brokers", brokers, "--topic", topic,
+		"--set", "message_key=user"}, logs...)...)
+	if code != exitOK || !strings.Contains(out, " 0 missing, 0 duplicates, 0 unexpected, 0 on the wrong topic, 0 with the wrong key") {
 		t.Fatalf("verify: exit %d\n%s\n%s", code, out, errOut)
+	}
+	// verify checks keys: under message_key auditID every key is wrong.
+	code, out, _ = runCLI(t, "", append([]string{"verify", "--policy", policy, "--brokers", brokers, "--topic", topic}, logs...)...)
+	if code != exitFailure || !strings.Contains(out, " 0 on the wrong topic, "+itoa(want.Kept.Events)+" with the wrong key") {
+		t.Errorf("verify under another message_key: exit %d; want %d and every key wrong\n%s", code, exitFailure, out)
 	}
 	for _, tp := range want.Topics {
 		if !strings.Contains(out, tp.Key) {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -114,7 +115,7 @@ func runVerify(cmd *cobra.Command, o *shipOptions, timeout time.Duration, args [
 		return err
 	}
 	arrived, seen := newTally(), map[string]int{}
-	unexpected, wrongTopic := 0, 0
+	unexpected, wrongTopic, wrongKey := 0, 0, 0
 	for _, m := range msgs {
 		res, err := pr.Decide(m.Value)
 		if err != nil || expected[string(m.Value)] == 0 {
@@ -123,6 +124,9 @@ func runVerify(cmd *cobra.Command, o *shipOptions, timeout time.Duration, args [
 		}
 		if topicOf(res.Stage) != m.Topic || m.Headers[sink.HeaderStage] != res.Stage.String() {
 			wrongTopic++
+		}
+		if !bytes.Equal(m.Key, messageKey(s.Sink.MessageKey, pr.Fields())) {
+			wrongKey++
 		}
 		if seen[string(m.Value)]++; seen[string(m.Value)] > expected[string(m.Value)] {
 			continue // a duplicate: counted below, not tallied
@@ -135,10 +139,26 @@ func runVerify(cmd *cobra.Command, o *shipOptions, timeout time.Duration, args [
 		duplicates += max(0, seen[v]-n)
 	}
 	renderVerify(cmd.OutOrStdout(), p, predicted, arrived, topics)
-	fmt.Fprintf(cmd.OutOrStdout(), "%d messages read back: %d predicted events arrived, %d missing, %d duplicates, %d unexpected, %d on the wrong topic\n",
-		len(msgs), arrived.total, missing, duplicates, unexpected, wrongTopic)
-	if missing > 0 || unexpected > 0 || wrongTopic > 0 {
+	fmt.Fprintf(cmd.OutOrStdout(), "%d messages read back: %d predicted events arrived, %d missing, %d duplicates, %d unexpected, %d on the wrong topic, %d with the wrong key\n",
+		len(msgs), arrived.total, missing, duplicates, unexpected, wrongTopic, wrongKey)
+	if missing > 0 || unexpected > 0 || wrongTopic > 0 || wrongKey > 0 {
 		return errors.New("the topics do not hold what the policy keeps of the log")
+	}
+	return nil
+}
+
+// messageKey is the key the sink gives an event's message under message_key
+// k, from the event's decoded fields: empty for none.
+func messageKey(k sink.KeyField, f *filter.Fields) []byte {
+	switch k {
+	case sink.KeyAuditID:
+		return f.AuditID
+	case sink.KeyUser:
+		return f.Attrs.Username
+	case sink.KeyNamespace:
+		return f.Attrs.Namespace
+	case sink.KeyResource:
+		return f.Attrs.Resource
 	}
 	return nil
 }

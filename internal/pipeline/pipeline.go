@@ -55,6 +55,9 @@ type Config struct {
 	// LogInterval is the least time between two lines about the same kind of
 	// problem; the occurrences in between are counted. Default one minute.
 	LogInterval time.Duration
+	// MessageKey is the sink's message_key: of the fields that can key a
+	// message, only this one is copied for the sink. Empty copies them all.
+	MessageKey sink.KeyField
 	// FilterParallelism is how many goroutines may filter one chunk, each a
 	// part of it; chunks under 128 KB are filtered in one piece. 1 filters
 	// every chunk on the flush's own goroutine. Default

@@ -276,3 +276,32 @@ func TestSummaryLine(t *testing.T) {
 		t.Fatalf("no summary line %q in\n%s", want, logs)
 	}
 }
+
+// TestOnlyTheKeyFieldIsCopied: besides the audit ID and the verb (headers of
+// every message), a flush hands the sink only the field message_key names.
+func TestOnlyTheKeyFieldIsCopied(t *testing.T) {
+	c := (&chunkBuilder{v2: true}).raw(auditLine(1, "ResponseComplete", "alice", "get", "default", "pods"))
+	for _, tc := range []struct {
+		key  sink.KeyField
+		want delivered
+	}{
+		{"", delivered{user: "alice", namespace: "default", resource: "pods"}},
+		{sink.KeyAuditID, delivered{}},
+		{sink.KeyNone, delivered{}},
+		{sink.KeyUser, delivered{user: "alice"}},
+		{sink.KeyNamespace, delivered{namespace: "default"}},
+		{sink.KeyResource, delivered{resource: "pods"}},
+	} {
+		f := &fakeSink{}
+		p, _ := newTestPipeline(t, f, func(c *Config) { c.MessageKey = tc.key })
+		if out := p.Flush(c.b); out != Delivered {
+			t.Fatalf("key %q: %s", tc.key, out)
+		}
+		got := f.events()[0]
+		if got.auditID != "00000000-0000-0000-0000-000000000001" || got.verb != "get" ||
+			got.user != tc.want.user || got.namespace != tc.want.namespace || got.resource != tc.want.resource {
+			t.Errorf("key %q: the sink got auditID %q, verb %q, user %q, namespace %q, resource %q; want the audit ID, get, %q, %q, %q",
+				tc.key, got.auditID, got.verb, got.user, got.namespace, got.resource, tc.want.user, tc.want.namespace, tc.want.resource)
+		}
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"io"
 
 	"github.com/auditstream/auditstream/internal/chunk"
+	"github.com/auditstream/auditstream/sink"
 )
 
 // tally counts one flush locally; the totals are added to the shared
@@ -109,10 +110,19 @@ func (p *Pipeline) event(s *scratch, body []byte, t *tally) {
 		level: res.Level.String(),
 	}
 	f := s.proc.Fields()
+	// The audit ID and the verb are headers of every message; the other
+	// fields only serve as its key.
 	k.auditID = s.appendField(f.AuditID)
 	k.verb = s.appendField(f.Attrs.Verb)
-	k.user = s.appendField(f.Attrs.Username)
-	k.namespace = s.appendField(f.Attrs.Namespace)
-	k.resource = s.appendField(f.Attrs.Resource)
+	key := p.cfg.MessageKey
+	if key == "" || key == sink.KeyUser {
+		k.user = s.appendField(f.Attrs.Username)
+	}
+	if key == "" || key == sink.KeyNamespace {
+		k.namespace = s.appendField(f.Attrs.Namespace)
+	}
+	if key == "" || key == sink.KeyResource {
+		k.resource = s.appendField(f.Attrs.Resource)
+	}
 	s.kept = append(s.kept, k)
 }

@@ -51,6 +51,7 @@ func Build(s *Settings, log *pipeline.Logger) (*Built, error) {
 		FlushTimeout:      s.Sink.DeliveryTimeout + FlushMargin,
 		SummaryInterval:   s.SummaryInterval,
 		FilterParallelism: s.FilterParallelism,
+		MessageKey:        s.Sink.MessageKey,
 		Log:               log,
 		SinkSummary:       func(b []byte) []byte { return appendSinkStats(b, snk.Stats()) },
 	})

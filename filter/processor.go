@@ -53,8 +53,29 @@ func (pr *Processor) AppendEvent(dst, line []byte) ([]byte, Result, error) {
 	if err != nil || !res.Kept {
 		return dst, res, err
 	}
-	dst, err = pr.rewrite(dst, line, res)
-	return dst, res, err
+	if err := pr.planRewrite(line, res); err != nil {
+		return dst, res, err
+	}
+	return pr.edits.apply(dst, line, pr.scan.from, pr.scan.to), res, nil
+}
+
+// AppendEventOrView is AppendEvent without the copy when the policy keeps an
+// event exactly as it was logged: view is then the event within line (white
+// space around it excluded), a view that is valid as long as line is, and
+// dst is returned as it was. Otherwise view is nil and the rewritten event
+// is appended to dst, as AppendEvent does.
+func (pr *Processor) AppendEventOrView(dst, line []byte) (out, view []byte, res Result, err error) {
+	res, err = pr.decide(line)
+	if err != nil || !res.Kept {
+		return dst, nil, res, err
+	}
+	if err := pr.planRewrite(line, res); err != nil {
+		return dst, nil, res, err
+	}
+	if len(pr.edits.edits) == 0 {
+		return dst, line[pr.scan.from:pr.scan.to:pr.scan.to], res, nil
+	}
+	return pr.edits.apply(dst, line, pr.scan.from, pr.scan.to), nil, res, nil
 }
 
 // Decide decides the audit event in line without rewriting it.
@@ -175,8 +196,9 @@ func (s *eventScan) checkAuditEvent(line []byte) error {
 	return nil
 }
 
-// rewrite appends the event at res.Level to dst.
-func (pr *Processor) rewrite(dst, line []byte, res Result) ([]byte, error) {
+// planRewrite lists in pr.edits what rewriting the event to res.Level
+// changes; none when the event is kept as it was logged.
+func (pr *Processor) planRewrite(line []byte, res Result) error {
 	s := &pr.scan
 	l := &pr.edits
 	l.reset()
@@ -200,16 +222,16 @@ func (pr *Processor) rewrite(dst, line []byte, res Result) ([]byte, error) {
 		// leaves it alone, and so must we.
 		if s.requestObject.present && res.Level >= LevelRequest && string(pr.fields.Attrs.Verb) != "patch" {
 			if err := l.stripManagedFields(line, s.requestObject.valStart); err != nil {
-				return dst, err
+				return err
 			}
 		}
 		if s.responseObject.present && res.Level >= LevelRequestResponse {
 			if err := l.stripManagedFields(line, s.responseObject.valStart); err != nil {
-				return dst, err
+				return err
 			}
 		}
 	}
-	return l.apply(dst, line, s.from, s.to), nil
+	return nil
 }
 
 var levelJSON = [...]string{`"None"`, `"Metadata"`, `"Request"`, `"RequestResponse"`}

@@ -25,10 +25,12 @@
 //
 // # Memory
 //
-// The chunk is read in place: the raw line is a view into it. Everything
-// handed to the sink (the rewritten event and its key and header fields) is
-// copied into scratch memory owned by the flush, so nothing references the
-// chunk once Flush returns; the sink keeps nothing once Deliver returns, so
-// the scratch goes back to a pool. Each concurrent Flush takes its own
-// scratch, including its own policy processor.
+// The chunk is read in place: the raw line is a view into it. An event the
+// policy keeps exactly as it was logged is handed to the sink as that view;
+// a rewritten event, and the key and header fields of every event, are
+// copied into scratch memory owned by the flush. The sink holds no
+// reference to what it is given once Deliver returns (it copies what the
+// producer may still need), so nothing references the chunk once Flush
+// returns, and the scratch goes back to a pool. Each concurrent Flush takes
+// its own scratch, including its own policy processor.
 package pipeline

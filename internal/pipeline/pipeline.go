@@ -14,7 +14,7 @@ import (
 // Processor decides and rewrites one audit event at a time; *filter.Processor
 // is one. It is used by one goroutine at a time.
 type Processor interface {
-	AppendEvent(dst, line []byte) ([]byte, filter.Result, error)
+	AppendEventOrView(dst, line []byte) (out, view []byte, res filter.Result, err error)
 	Fields() *filter.Fields
 }
 

@@ -37,7 +37,7 @@ func TestFlushRecordFormats(t *testing.T) {
 			if v2 {
 				c.groupMarker(false)
 			}
-			fs.forbidden = c.b
+			fs.chunk = c.b
 			if out := p.Flush(c.b); out != Delivered {
 				t.Fatalf("unexpected outcome %s; want delivered", out)
 			}
@@ -46,7 +46,13 @@ func TestFlushRecordFormats(t *testing.T) {
 				t.Fatalf("unexpected number of delivered events; got %d; want 2", len(got))
 			}
 			if fs.aliased {
-				t.Fatalf("an event handed to the sink points into the chunk")
+				t.Fatalf("a header or key field handed to the sink points into the chunk, or a value runs off it")
+			}
+			// The first event is kept as logged: handed over straight from
+			// a raw line, copied from a parsed record's JSON. The second is
+			// rewritten.
+			if wantViews := 1 - btoi(parsed); fs.views != wantViews {
+				t.Fatalf("%d values handed over as views of the chunk; want %d", fs.views, wantViews)
 			}
 			e := got[0]
 			if e.stage != "ResponseComplete" || e.level != "RequestResponse" || e.user != "alice" ||
@@ -304,4 +310,11 @@ func TestOnlyTheKeyFieldIsCopied(t *testing.T) {
 				tc.key, got.auditID, got.verb, got.user, got.namespace, got.resource, tc.want.user, tc.want.namespace, tc.want.resource)
 		}
 	}
+}
+
+func btoi(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }

@@ -73,13 +73,14 @@ func (p *Pipeline) read(s *scratch, t *tally) error {
 func (p *Pipeline) event(s *scratch, body []byte, t *tally) {
 	// Fast path: tail without a parser puts the raw line under the log key,
 	// and the policy engine reads it in place.
-	line, found, err := chunk.LookupString(body, p.cfg.LogKey)
+	line, inChunk, err := chunk.LookupString(body, p.cfg.LogKey)
 	if err != nil && !errors.Is(err, chunk.ErrNotString) {
 		t.malformed++
 		p.note(causeBadRecord, err)
 		return
 	}
-	if !found || err != nil {
+	if !inChunk || err != nil {
+		inChunk = false
 		// A parsed record: the event is the record itself.
 		if s.json, err = chunk.AppendJSON(s.json[:0], body); err != nil {
 			t.malformed++
@@ -91,7 +92,7 @@ func (p *Pipeline) event(s *scratch, body []byte, t *tally) {
 	}
 
 	start := len(s.arena)
-	arena, res, err := s.proc.AppendEvent(s.arena, line)
+	arena, view, res, err := s.proc.AppendEventOrView(s.arena, line)
 	if err != nil {
 		s.arena = arena[:start]
 		t.malformed++
@@ -104,10 +105,17 @@ func (p *Pipeline) event(s *scratch, body []byte, t *tally) {
 		return
 	}
 	t.kept++
-	k := kept{
-		value: span{start, len(s.arena)},
-		stage: res.Stage.String(),
-		level: res.Level.String(),
+	k := kept{stage: res.Stage.String(), level: res.Level.String()}
+	switch {
+	case view == nil:
+		k.value = span{start, len(s.arena)}
+	case inChunk:
+		// Kept as logged: the sink copies it from the chunk itself, which
+		// stays put for the whole flush.
+		k.view = view
+	default:
+		// A view of s.json, which the next parsed record overwrites.
+		k.value = s.appendField(view)
 	}
 	f := s.proc.Fields()
 	// The audit ID and the verb are headers of every message; the other

@@ -21,9 +21,11 @@ type span struct{ lo, hi int }
 func (s span) of(b []byte) []byte { return b[s.lo:s.hi:s.hi] }
 
 // kept is one kept event while the chunk is being read: its parts are spans,
-// not slices, because the arena may move as it grows.
+// not slices, because the arena may move as it grows. An event kept as it
+// was logged is view, a slice of the chunk, and value is unused.
 type kept struct {
 	value, auditID, verb, user, namespace, resource span
+	view                                            []byte
 	stage, level                                    string
 }
 
@@ -71,8 +73,12 @@ func (s *scratch) appendEvents(events []sink.Event) []sink.Event {
 	a := s.arena
 	for i := range s.kept {
 		k := &s.kept[i]
+		value := k.view
+		if value == nil {
+			value = k.value.of(a)
+		}
 		events = append(events, sink.Event{
-			Value:     k.value.of(a),
+			Value:     value,
 			Stage:     k.stage,
 			Level:     k.level,
 			AuditID:   k.auditID.of(a),
@@ -98,6 +104,7 @@ func (s *scratch) reset() {
 	if cap(s.kept) > maxPooledEvents {
 		s.kept, s.events = nil, nil
 	}
+	clear(s.kept) // views of the last chunk
 	s.arena, s.json, s.kept = s.arena[:0], s.json[:0], s.kept[:0]
 	clear(s.parts)
 	s.parts, s.bounds = s.parts[:0], s.bounds[:0]

@@ -62,6 +62,10 @@ func TestHarnessKafka(t *testing.T) {
 		{"v1float", "raw", "v1float", "wide", "raw", 30, 2, 1, false},
 		{"parsed", "parsed", "v2", "wide", "parsed", 60, 2, 2, false},
 		{"parsedbin", "parsed", "v1", "fix", "parsedbin", 30, 1, 1, false},
+		// Over 128 KB: filtered in two parts (filter_parallelism), on
+		// goroutines of a flush that came in through cgo.
+		{"v2big", "raw", "v2", "fix", "raw", 400, 2, 1, true},
+		{"parsedbig", "parsed", "v1", "wide", "parsed", 300, 1, 1, false},
 	}
 	type want struct {
 		kind  kind
@@ -87,6 +91,9 @@ func TestHarnessKafka(t *testing.T) {
 				wants[id] = &want{kind: k, times: s.threads * s.times, line: line}
 				perTopic[prefix+"-"+s.inst+"."+k.stage] += s.threads * s.times
 			}
+		}
+		if strings.HasSuffix(s.name, "big") && lines.Len() < 128<<10 {
+			t.Fatalf("chunk %s holds %d bytes of events: too few to be filtered in parts", s.name, lines.Len())
 		}
 		file := writeFile(t, dir, s.name+".jsonl", lines.String())
 		markers := ""

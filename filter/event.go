@@ -29,6 +29,7 @@ type eventScan struct {
 	groups   []strSpan
 
 	requestObject, responseObject valueSpan
+	annotations                   valueSpan
 
 	// from and to bound the event object in the line, white space aside.
 	from, to int
@@ -88,9 +89,10 @@ const (
 	fieldUser
 	fieldRequestObject
 	fieldResponseObject
+	fieldAnnotations
 )
 
-var eventFieldNames = [...]string{"", "level", "stage", "verb", "requestURI", "auditID", "kind", "apiVersion", "user", "requestObject", "responseObject"}
+var eventFieldNames = [...]string{"", "level", "stage", "verb", "requestURI", "auditID", "kind", "apiVersion", "user", "requestObject", "responseObject", "annotations"}
 
 // fieldOf names a top-level key. Keys are almost never escaped, and a
 // switch on the string compiles to a search over the constants rather than
@@ -125,6 +127,8 @@ func fieldOf(it *objectIter, m *member) eventField {
 		return fieldRequestObject
 	case "responseObject":
 		return fieldResponseObject
+	case "annotations":
+		return fieldAnnotations
 	}
 	return fieldOther
 }
@@ -143,6 +147,8 @@ func (s *eventScan) scanMember(it *objectIter, m *member) (int, error) {
 		return scanObjectValue(b, m.valStart, len(s.members), &s.requestObject)
 	case fieldResponseObject:
 		return scanObjectValue(b, m.valStart, len(s.members), &s.responseObject)
+	case fieldAnnotations:
+		return scanObjectValue(b, m.valStart, len(s.members), &s.annotations)
 	case fieldLevel:
 		dst = &s.level
 	case fieldStage:

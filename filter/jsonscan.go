@@ -262,6 +262,15 @@ func (it *objectIter) keyIs(m *member, name string) bool {
 	return unescapedEquals(raw, name)
 }
 
+// keyHasPrefix tells whether a member's key, decoded, starts with prefix.
+func (it *objectIter) keyHasPrefix(m *member, prefix string) bool {
+	raw := it.b[m.keyStart:m.keyEnd]
+	if !m.keyEscaped {
+		return len(raw) >= len(prefix) && string(raw[:len(prefix)]) == prefix
+	}
+	return unescapedHasPrefix(raw, prefix)
+}
+
 // arrayIter walks the elements of an array; after next, the caller scans the
 // element and sets pos to its end.
 type arrayIter struct {

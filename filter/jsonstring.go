@@ -171,11 +171,26 @@ func appendUnescaped(dst, raw []byte) []byte {
 
 // unescapedEquals reports whether the valid JSON string content raw decodes to s.
 func unescapedEquals(raw []byte, s string) bool {
+	n, ok := unescapedPrefixLen(raw, s)
+	return ok && n == len(s)
+}
+
+// unescapedHasPrefix reports whether the valid JSON string content raw
+// decodes to a string that starts with prefix.
+func unescapedHasPrefix(raw []byte, prefix string) bool {
+	n, _ := unescapedPrefixLen(raw, prefix)
+	return n == len(prefix)
+}
+
+// unescapedPrefixLen decodes raw, a valid JSON string's content, against s:
+// n is how many bytes of s the decoded string matches from its start, and
+// ok whether all of raw was decoded (it is no longer than s).
+func unescapedPrefixLen(raw []byte, s string) (n int, ok bool) {
 	k := 0
 	for i := 0; i < len(raw); {
 		if raw[i] != '\\' {
 			if k >= len(s) || s[k] != raw[i] {
-				return false
+				return k, false
 			}
 			i++
 			k++
@@ -184,11 +199,11 @@ func unescapedEquals(raw []byte, s string) bool {
 		var r rune
 		r, i = decodeEscape(raw, i)
 		var buf [utf8.UTFMax]byte
-		n := utf8.EncodeRune(buf[:], r)
-		if len(s)-k < n || s[k:k+n] != string(buf[:n]) {
-			return false
+		w := utf8.EncodeRune(buf[:], r)
+		if len(s)-k < w || s[k:k+w] != string(buf[:w]) {
+			return k, false
 		}
-		k += n
+		k += w
 	}
-	return k == len(s)
+	return k, true
 }

@@ -212,6 +212,13 @@ func (pr *Processor) planRewrite(line []byte, res Result) error {
 	if s.responseObject.present && res.Level < LevelRequestResponse {
 		s.members[s.responseObject.member].removed = true
 	}
+	if s.annotations.present && res.Level < LevelRequest && res.LoggedLevel >= LevelRequest {
+		all, err := l.removeRequestAnnotations(line, s.annotations.valStart)
+		if err != nil {
+			return err
+		}
+		s.members[s.annotations.member].removed = all
+	}
 	for i := range s.members {
 		if s.members[i].removed {
 			l.removeMember(s.members, i)

@@ -219,3 +219,52 @@ func (l *editList) removeKey(b []byte, start int, key string) (int, error) {
 	l.members = l.members[:first]
 	return it.pos, nil
 }
+
+// requestAnnotationPrefix starts the keys of the only admission annotations
+// kube-apiserver records at level Request: a mutating webhook's patch
+// (patch.webhook.admission.k8s.io/round_{n}_index_{m}). An event logged at
+// Metadata never has them, so lowering an event to Metadata drops them.
+const requestAnnotationPrefix = "patch.webhook.admission.k8s.io/"
+
+// removeRequestAnnotations removes the Request-level annotations from the
+// annotations object at b[start:]. It reports whether that removes them all,
+// in which case nothing is edited: the caller removes the whole member, as
+// the apiserver omits an empty annotations map.
+func (l *editList) removeRequestAnnotations(b []byte, start int) (all bool, err error) {
+	if start >= len(b) || b[start] != '{' {
+		return false, nil
+	}
+	first := len(l.members)
+	defer func() { l.members = l.members[:first] }()
+	var it objectIter
+	it.begin(b, start)
+	found, kept := false, false
+	for {
+		ok, err := it.next()
+		m := &it.m
+		if err != nil {
+			return false, err
+		}
+		if !ok {
+			break
+		}
+		end, err := skipValue(b, m.valStart, 2)
+		if err != nil {
+			return false, err
+		}
+		it.valueEnd(end)
+		match := it.keyHasPrefix(m, requestAnnotationPrefix)
+		found, kept = found || match, kept || !match
+		l.members = append(l.members, objMember{start: m.start, end: end, removed: match})
+	}
+	if !found || !kept {
+		return found, nil
+	}
+	ms := l.members[first:]
+	for j := range ms {
+		if ms[j].removed {
+			l.removeMember(ms, j)
+		}
+	}
+	return false, nil
+}

@@ -90,6 +90,24 @@ func TestRewrite(t *testing.T) {
 	f("removed first member takes the following comma",
 		`{"requestObject":{"a":1},"responseObject":{"b":1},"level":"RequestResponse","stage":"ResponseComplete","requestURI":"/api/v1/namespaces/d/secrets/s","verb":"get","user":{}}`,
 		`{"level":"Metadata","stage":"ResponseComplete","requestURI":"/api/v1/namespaces/d/secrets/s","verb":"get","user":{}}`)
+	patch := `"patch.webhook.admission.k8s.io/round_0_index_0":"{\"patch\":[]}"`
+	authz := `"authorization.k8s.io/decision":"allow"`
+	secret := "/api/v1/namespaces/default/secrets/s"
+	f("lowered to Metadata, the patch annotations go and the others stay",
+		event("update", secret, alice, `"annotations":{`+authz+`,`+patch+`,"z":"1"}`),
+		strings.Replace(event("update", secret, alice, `"annotations":{`+authz+`,"z":"1"}`), `"RequestResponse"`, `"Metadata"`, 1))
+	f("annotations that were all patches go as a whole",
+		event("update", secret, alice, `"annotations":{`+patch+`}`, `"stageTimestamp":"x"`),
+		strings.Replace(event("update", secret, alice, `"stageTimestamp":"x"`), `"RequestResponse"`, `"Metadata"`, 1))
+	f("an escaped patch key is still one",
+		event("update", secret, alice, `"annotations":{"patch.webhook.admission.k8s.io\/round_1":"p",`+authz+`}`),
+		strings.Replace(event("update", secret, alice, `"annotations":{`+authz+`}`), `"RequestResponse"`, `"Metadata"`, 1))
+	f("at Request the patch annotations stay",
+		event("update", "/api/v1/namespaces/default/configmaps/c", alice, `"annotations":{`+patch+`}`),
+		strings.Replace(event("update", "/api/v1/namespaces/default/configmaps/c", alice, `"annotations":{`+patch+`}`), `"RequestResponse"`, `"Request"`, 1))
+	f("an event logged at Metadata is left as it was",
+		strings.Replace(event("update", secret, alice, `"annotations":{`+patch+`}`), "RequestResponse", "Metadata", 1),
+		strings.Replace(event("update", secret, alice, `"annotations":{`+patch+`}`), "RequestResponse", "Metadata", 1))
 	f("managedFields alone in metadata",
 		event("get", "/api/v1/nodes/n", alice, `"responseObject":{"metadata":{`+mf+`}}`),
 		event("get", "/api/v1/nodes/n", alice, `"responseObject":{"metadata":{}}`))

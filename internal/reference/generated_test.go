@@ -2,7 +2,9 @@ package reference
 
 import (
 	"encoding/json"
+	"maps"
 	"math/rand/v2"
+	"strings"
 	"testing"
 
 	"k8s.io/apiserver/pkg/apis/audit"
@@ -55,7 +57,8 @@ func TestGenerated(t *testing.T) {
 		}
 	}
 	for _, want := range []string{"level:None", "level:Metadata", "level:Request", "level:RequestResponse",
-		"stage omitted", "lowered", "requestObject dropped", "responseObject dropped", "managedFields stripped", "kept"} {
+		"stage omitted", "lowered", "requestObject dropped", "responseObject dropped", "managedFields stripped", "kept",
+		"patch annotations dropped"} {
 		if seen[want] == 0 {
 			t.Errorf("never happened: %s", want)
 		}
@@ -65,7 +68,8 @@ func TestGenerated(t *testing.T) {
 
 // checkRewrite checks a kept event's rewrite against its input: the level
 // is the lower of the two, bodies go below their level, managedFields go
-// only with omitManagedFields, and nothing else changes.
+// only with omitManagedFields, Request-level annotations go when the event
+// is lowered below Request, and nothing else changes.
 func checkRewrite(t *testing.T, seed uint64, in, out []byte, d Decision, seen map[string]int) {
 	t.Helper()
 	var before, after map[string]json.RawMessage
@@ -106,6 +110,7 @@ func checkRewrite(t *testing.T, seed uint64, in, out []byte, d Decision, seen ma
 		delete(before, key)
 		delete(after, key)
 	}
+	checkAnnotations(t, seed, before, after, logged, level, seen)
 	delete(before, "level")
 	delete(after, "level")
 	b, _ := json.Marshal(before)
@@ -113,4 +118,28 @@ func checkRewrite(t *testing.T, seed uint64, in, out []byte, d Decision, seen ma
 	if !JSONEqual(a, b) {
 		t.Errorf("seed %d: more than level and bodies changed:\n%s\n%s", seed, in, out)
 	}
+}
+
+// checkAnnotations checks the annotations of a rewrite and removes them from
+// before and after: the patch annotations go exactly when an event logged at
+// Request or above is lowered below it, the rest stay, and an annotations
+// map that is left empty goes too.
+func checkAnnotations(t *testing.T, seed uint64, before, after map[string]json.RawMessage, logged, level audit.Level, seen map[string]int) {
+	t.Helper()
+	var in, out map[string]string
+	_ = json.Unmarshal(before["annotations"], &in)
+	_ = json.Unmarshal(after["annotations"], &out)
+	_, hasKey := after["annotations"]
+	want := maps.Clone(in)
+	if level.Less(audit.LevelRequest) && !logged.Less(audit.LevelRequest) {
+		maps.DeleteFunc(want, func(k, _ string) bool { return strings.HasPrefix(k, RequestAnnotationPrefix) })
+		if len(want) < len(in) {
+			seen["patch annotations dropped"]++
+		}
+	}
+	if !maps.Equal(out, want) || hasKey && len(out) == 0 {
+		t.Errorf("seed %d: annotations %v (key present %v), want %v", seed, out, hasKey, want)
+	}
+	delete(before, "annotations")
+	delete(after, "annotations")
 }

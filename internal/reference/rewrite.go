@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 
 	"k8s.io/apiserver/pkg/apis/audit"
 )
@@ -22,6 +23,10 @@ import (
 //   - "level" is set to the effective level;
 //   - "requestObject" is removed below Request, "responseObject" below
 //     RequestResponse;
+//   - lowered from Request or RequestResponse to Metadata, it loses the
+//     annotations kube-apiserver records only at Request and above (those
+//     under RequestAnnotationPrefix), and "annotations" goes if that empties
+//     it, as the apiserver omits an empty map;
 //   - with omitManagedFields, metadata.managedFields is removed from
 //     requestObject and responseObject, from each element of their "items",
 //     and from each rows[i].object of a Table, as the apiserver's
@@ -60,6 +65,18 @@ func Rewrite(eval Evaluator, line []byte) (out []byte, kept bool, err error) {
 	if level.Less(audit.LevelRequestResponse) {
 		delete(ev, "responseObject")
 	}
+	if level.Less(audit.LevelRequest) && !logged.Less(audit.LevelRequest) {
+		if a, ok := ev["annotations"].(map[string]any); ok {
+			for k := range a {
+				if strings.HasPrefix(k, RequestAnnotationPrefix) {
+					delete(a, k)
+				}
+			}
+			if len(a) == 0 {
+				delete(ev, "annotations")
+			}
+		}
+	}
 	if d.OmitManagedFields {
 		if e.Verb != "patch" {
 			stripManagedFields(ev["requestObject"])
@@ -72,6 +89,12 @@ func Rewrite(eval Evaluator, line []byte) (out []byte, kept bool, err error) {
 	}
 	return out, true, nil
 }
+
+// RequestAnnotationPrefix starts the keys of the admission annotations
+// kube-apiserver records only in events at level Request or above: a
+// mutating webhook's patch (AddAnnotationWithLevel(..., LevelRequest) in
+// admission/plugin/webhook/mutating/dispatcher.go).
+const RequestAnnotationPrefix = "patch.webhook.admission.k8s.io/"
 
 // decodeGeneric decodes exactly one JSON value (surrounding whitespace, such
 // as a trailing newline, is allowed). Numbers stay json.Number so that they

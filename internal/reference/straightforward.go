@@ -3,7 +3,9 @@ package reference
 import (
 	"bytes"
 	"encoding/json"
+	"maps"
 	"slices"
+	"strings"
 
 	jsoniter "github.com/json-iterator/go"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -86,6 +88,9 @@ func straightforward(c codec, eval Evaluator, line []byte) ([]byte, bool, error)
 	}
 	if level.Less(audit.LevelRequestResponse) {
 		ev.ResponseObject = nil
+	}
+	if level.Less(audit.LevelRequest) && !logged.Less(audit.LevelRequest) {
+		maps.DeleteFunc(ev.Annotations, func(k, _ string) bool { return strings.HasPrefix(k, RequestAnnotationPrefix) })
 	}
 	if rac.OmitManagedFields {
 		if ev.Verb != "patch" {

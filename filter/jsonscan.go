@@ -255,17 +255,22 @@ func (it *objectIter) valueEnd(end int) { it.pos = end }
 
 // keyIs compares a member's key with name, decoding escapes on the fly.
 func (it *objectIter) keyIs(m *member, name string) bool {
-	raw := it.b[m.keyStart:m.keyEnd]
-	if !m.keyEscaped {
+	return keyEquals(it.b[m.keyStart:m.keyEnd], m.keyEscaped, name)
+}
+
+// keyEquals compares a key's raw content with name, decoding escapes on the
+// fly when it has any.
+func keyEquals(raw []byte, escaped bool, name string) bool {
+	if !escaped {
 		return string(raw) == name
 	}
 	return unescapedEquals(raw, name)
 }
 
-// keyHasPrefix tells whether a member's key, decoded, starts with prefix.
-func (it *objectIter) keyHasPrefix(m *member, prefix string) bool {
-	raw := it.b[m.keyStart:m.keyEnd]
-	if !m.keyEscaped {
+// keyHasPrefix tells whether a key's raw content, decoded, starts with
+// prefix.
+func keyHasPrefix(raw []byte, escaped bool, prefix string) bool {
+	if !escaped {
 		return len(raw) >= len(prefix) && string(raw[:len(prefix)]) == prefix
 	}
 	return unescapedHasPrefix(raw, prefix)

@@ -10,7 +10,7 @@ type edit struct {
 // member removed with its neighbour's comma); apply resolves that.
 type editList struct {
 	edits   []edit
-	members []objMember // scratch for removeKey
+	members []objMember // scratch for removeMembers
 }
 
 // objMember is a member of an object by its [start, end) in the event.
@@ -181,43 +181,57 @@ func (l *editList) forEachElement(b []byte, start int, fn func([]byte, int) (int
 	}
 }
 
-// removeKey removes every member named key from the object at b[start:].
+// removeKey removes every member named key from the object at b[start:],
+// and returns the offset after the value there.
 func (l *editList) removeKey(b []byte, start int, key string) (int, error) {
+	end, _, err := l.removeMembers(b, start, false, func(k []byte, escaped bool) bool { return keyEquals(k, escaped, key) })
+	return end, err
+}
+
+// removeMembers removes the members of the object at b[start:] whose raw key
+// match accepts, taking the right commas with them, and returns the offset after
+// the value there. all reports that every member matched (there was at
+// least one); with unlessAll nothing is then edited, for the caller to
+// remove the whole object. A value that is not an object is only skipped.
+func (l *editList) removeMembers(b []byte, start int, unlessAll bool, match func(key []byte, escaped bool) bool) (end int, all bool, err error) {
 	if start >= len(b) || b[start] != '{' {
-		return skipValue(b, start, 2)
+		end, err = skipValue(b, start, 2)
+		return end, false, err
 	}
 	first := len(l.members)
+	defer func() { l.members = l.members[:first] }()
 	var it objectIter
 	it.begin(b, start)
-	found := false
+	found, kept := false, false
 	for {
 		ok, err := it.next()
 		m := &it.m
 		if err != nil {
-			return it.pos, err
+			return it.pos, false, err
 		}
 		if !ok {
 			break
 		}
 		end, err := skipValue(b, m.valStart, 2)
 		if err != nil {
-			return end, err
+			return end, false, err
 		}
 		it.valueEnd(end)
-		match := it.keyIs(m, key)
-		found = found || match
-		l.members = append(l.members, objMember{start: m.start, end: end, removed: match})
+		matched := match(b[m.keyStart:m.keyEnd], m.keyEscaped)
+		found, kept = found || matched, kept || !matched
+		l.members = append(l.members, objMember{start: m.start, end: end, removed: matched})
 	}
-	if found {
-		ms := l.members[first:]
-		for j := range ms {
-			if ms[j].removed {
-				l.removeMember(ms, j)
-			}
+	all = found && !kept
+	if !found || all && unlessAll {
+		return it.pos, all, nil
+	}
+	ms := l.members[first:]
+	for j := range ms {
+		if ms[j].removed {
+			l.removeMember(ms, j)
 		}
 	}
-	l.members = l.members[:first]
-	return it.pos, nil
+	return it.pos, all, nil
 }
 
 // requestAnnotationPrefix starts the keys of the only admission annotations
@@ -231,40 +245,8 @@ const requestAnnotationPrefix = "patch.webhook.admission.k8s.io/"
 // in which case nothing is edited: the caller removes the whole member, as
 // the apiserver omits an empty annotations map.
 func (l *editList) removeRequestAnnotations(b []byte, start int) (all bool, err error) {
-	if start >= len(b) || b[start] != '{' {
-		return false, nil
-	}
-	first := len(l.members)
-	defer func() { l.members = l.members[:first] }()
-	var it objectIter
-	it.begin(b, start)
-	found, kept := false, false
-	for {
-		ok, err := it.next()
-		m := &it.m
-		if err != nil {
-			return false, err
-		}
-		if !ok {
-			break
-		}
-		end, err := skipValue(b, m.valStart, 2)
-		if err != nil {
-			return false, err
-		}
-		it.valueEnd(end)
-		match := it.keyHasPrefix(m, requestAnnotationPrefix)
-		found, kept = found || match, kept || !match
-		l.members = append(l.members, objMember{start: m.start, end: end, removed: match})
-	}
-	if !found || !kept {
-		return found, nil
-	}
-	ms := l.members[first:]
-	for j := range ms {
-		if ms[j].removed {
-			l.removeMember(ms, j)
-		}
-	}
-	return false, nil
+	_, all, err = l.removeMembers(b, start, true, func(k []byte, escaped bool) bool {
+		return keyHasPrefix(k, escaped, requestAnnotationPrefix)
+	})
+	return all, err
 }

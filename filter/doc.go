@@ -12,5 +12,8 @@
 // A Policy is compiled once and is immutable: it is safe for concurrent use.
 // A Processor holds the scratch memory of one event at a time; it is not safe
 // for concurrent use, so give each goroutine its own (see Policy.NewProcessor).
-// In steady state the hot path allocates nothing.
+// In steady state the hot path allocates nothing, except for the rare list
+// or watch that names an object through its field selector and also has a
+// label selector: whether that parses decides the name, and apimachinery's
+// parser allocates.
 package filter

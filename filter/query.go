@@ -3,6 +3,8 @@ package filter
 import (
 	"bytes"
 	"unicode/utf8"
+
+	"k8s.io/apimachinery/pkg/labels"
 )
 
 // This file finds the name a list or watch names through its query, e.g.
@@ -13,8 +15,8 @@ import (
 // listOptionsQuery holds the first value of each query parameter whose
 // decoding can fail, as url.Values keeps them (raw, still percent-encoded).
 type listOptionsQuery struct {
-	fieldSelector, limit, timeoutSeconds   []byte
-	hasFieldSelector, hasLimit, hasTimeout bool
+	fieldSelector, labelSelector, limit, timeoutSeconds []byte
+	hasFieldSelector, hasLabel, hasLimit, hasTimeout    bool
 }
 
 // parse walks the pairs of a raw query as url.ParseQuery does: pairs with a
@@ -41,6 +43,8 @@ func (q *listOptionsQuery) parse(raw []byte) {
 		switch {
 		case !q.hasFieldSelector && queryComponentEquals(key, "fieldSelector"):
 			q.fieldSelector, q.hasFieldSelector = value, true
+		case !q.hasLabel && queryComponentEquals(key, "labelSelector"):
+			q.labelSelector, q.hasLabel = value, true
 		case !q.hasLimit && queryComponentEquals(key, "limit"):
 			q.limit, q.hasLimit = value, true
 		case !q.hasTimeout && queryComponentEquals(key, "timeoutSeconds"):
@@ -74,7 +78,20 @@ func nameFromQuery(scratch, rawQuery []byte) (name []byte, ok bool) {
 	if !ok || len(name) == 0 || !isPathSegmentName(name) {
 		return nil, false
 	}
+	if q.hasLabel && !validLabelSelector(q.labelSelector) {
+		return nil, false
+	}
 	return name, true
+}
+
+// validLabelSelector tells whether the raw query value parses as a label
+// selector, as decoding ListOptions parses it. It is checked only for the
+// rare list that both names an object through its field selector and
+// selects labels, so it uses apimachinery's parser, which allocates.
+func validLabelSelector(raw []byte) bool {
+	s, _ := appendPercentDecoded(nil, raw, true)
+	_, err := labels.Parse(string(s))
+	return err == nil
 }
 
 // mayHaveFieldSelector is false when no key of the raw query can decode to

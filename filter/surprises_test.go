@@ -80,6 +80,10 @@ func TestSurprises(t *testing.T) {
 		event("list", "/api/v1/namespaces/default/configmaps?fieldSelector=%zz\\u0026fieldSelector=metadata.name%3Dcm1", alice), LevelRequest)
 	f("an encoded bad limit voids the fieldSelector", named,
 		event("list", "/api/v1/namespaces/default/configmaps?lim%69t=x\\u0026fieldSelector=metadata.name%3Dcm1", alice), LevelNone)
+	f("a label selector that parses leaves the name", named,
+		event("list", "/api/v1/namespaces/default/configmaps?fieldSelector=metadata.name%3Dcm1\\u0026labelSelector=app%3Dweb", alice), LevelRequest)
+	f("a label selector that does not parse voids the name", named,
+		event("list", "/api/v1/namespaces/default/configmaps?fieldSelector=metadata.name%3Dcm1\\u0026labelSelector=app+in+%28", alice), LevelNone)
 	f("!= pins no name", named,
 		event("list", "/api/v1/namespaces/default/configmaps?fieldSelector=metadata.name!%3Dcm1", alice), LevelNone)
 	f("the legacy watch path pins no name from the query", named,

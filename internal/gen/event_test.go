@@ -149,6 +149,7 @@ var wantCategories = []string{
 	"create-enriched", "create-generateName",
 	"query:watch=true", "query:fieldSelector=metadata.name=", "query:fieldSelector=metadata.name==",
 	"query:fieldSelector-other", "query:labelSelector", "query:limit=500&resourceVersion=0", "name-from-fieldSelector",
+	"query:name+labelSelector",
 	"legacy-watch", "legacy-proxy", "impersonation", "unauthenticated",
 	"stage:RequestReceived", "stage:ResponseStarted", "stage:ResponseComplete", "stage:Panic",
 	"level:Metadata", "level:Request", "level:RequestResponse", "requestObject", "responseObject",
@@ -220,6 +221,9 @@ func categories(t *testing.T, line []byte, ev *auditv1.Event, attrs authorizer.A
 	}
 	if q.Get("labelSelector") != "" {
 		cats = append(cats, "query:labelSelector")
+		if strings.HasPrefix(q.Get("fieldSelector"), "metadata.name=") {
+			cats = append(cats, "query:name+labelSelector")
+		}
 	}
 	if strings.Contains(ev.RequestURI, "limit=500&resourceVersion=0") {
 		cats = append(cats, "query:limit=500&resourceVersion=0")

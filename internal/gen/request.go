@@ -317,7 +317,7 @@ func subresourceRequest(r *rand.Rand, sub string) (method string, query, tail []
 func listQuery(r *rand.Rand, watch bool, name string) string {
 	var q []string
 	switch pickWeighted(r, []weighted[string]{{6, "none"}, {3, "name"}, {1, "name=="}, {1, "name!="}, {1, "badname"},
-		{2, "field"}, {2, "label"}, {2, "limit"}, {1, "rv0"}}) {
+		{2, "field"}, {2, "label"}, {1, "name+label"}, {2, "limit"}, {1, "rv0"}}) {
 	case "name":
 		q = []string{"fieldSelector", "metadata.name=" + name}
 	case "name==":
@@ -332,6 +332,10 @@ func listQuery(r *rand.Rand, watch bool, name string) string {
 			"metadata.name=" + name + ",status.phase=Running"})}
 	case "label":
 		q = []string{"labelSelector", pick(r, []string{"app=web", "component in (etcd,kube-apiserver)", "!job-name"})}
+	case "name+label":
+		// The name counts only if the label selector parses too.
+		q = []string{"fieldSelector", "metadata.name=" + name, "labelSelector",
+			pick(r, []string{"app=web", "tier notin (db),!canary", "app in (", "a b", "app=web,", "x>y", "-bad=1"})}
 	case "limit":
 		q = []string{"limit", "500", "resourceVersion", "0"}
 	case "rv0":

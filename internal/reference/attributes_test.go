@@ -52,6 +52,10 @@ func TestAttributes(t *testing.T) {
 		// ... but not when the query fails to decode, nor for deletecollection.
 		{"list", "/api/v1/pods?fieldSelector=metadata.name%3Dfoo&limit=abc", authorizer.AttributesRecord{
 			Verb: "list", Path: "/api/v1/pods", ResourceRequest: true, APIVersion: "v1", Resource: "pods"}},
+		{"list", "/api/v1/pods?fieldSelector=metadata.name%3Dfoo&labelSelector=app+in+%28", authorizer.AttributesRecord{
+			Verb: "list", Path: "/api/v1/pods", ResourceRequest: true, APIVersion: "v1", Resource: "pods"}},
+		{"list", "/api/v1/pods?fieldSelector=metadata.name%3Dfoo&labelSelector=app%3Dweb", authorizer.AttributesRecord{
+			Verb: "list", Path: "/api/v1/pods", ResourceRequest: true, APIVersion: "v1", Resource: "pods", Name: "foo"}},
 		{"deletecollection", "/api/v1/namespaces/ns1/pods?fieldSelector=metadata.name%3Dfoo", authorizer.AttributesRecord{
 			Verb: "deletecollection", Path: "/api/v1/namespaces/ns1/pods", ResourceRequest: true, APIVersion: "v1",
 			Namespace: "ns1", Resource: "pods"}},

@@ -254,7 +254,7 @@ func (s *Sink) deadLetter(b *batch, i int, reason string) bool {
 // reason, at most once a minute per outcome, topic and reason.
 func (s *Sink) logOutcome(outcome string, t int8, reason string) {
 	key := outcome + "\x00" + s.topicName(t) + "\x00" + reason
-	if n, ok := s.limiter.allow(key, 1, time.Now()); ok {
+	if n, ok := s.limiter.Allow(key, 1, time.Now()); ok {
 		s.log(LogWarn, fmt.Sprintf("%s %d event(s) of topic %q since the last report of this cause: %s", outcome, n, s.topicName(t), reason))
 	}
 }

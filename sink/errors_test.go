@@ -8,7 +8,6 @@ import (
 	"io"
 	"syscall"
 	"testing"
-	"time"
 
 	"github.com/segmentio/kafka-go"
 )
@@ -51,24 +50,5 @@ func TestClassify(t *testing.T) {
 	}
 	if !errors.Is(de, kafka.SASLAuthenticationFailed) {
 		t.Errorf("DeliveryError does not unwrap")
-	}
-}
-
-func TestLimiter(t *testing.T) {
-	var l limiter
-	now := time.Unix(1_800_000_000, 0)
-	if n, ok := l.allow("a", 1, now); !ok || n != 1 {
-		t.Fatalf("first: %d %t", n, ok)
-	}
-	for range 5 {
-		if _, ok := l.allow("a", 2, now.Add(logEvery/2)); ok {
-			t.Fatalf("logged again within logEvery")
-		}
-	}
-	if _, ok := l.allow("b", 1, now); !ok {
-		t.Errorf("another cause is not held back")
-	}
-	if n, ok := l.allow("a", 1, now.Add(logEvery)); !ok || n != 11 {
-		t.Errorf("after logEvery: got %d %t; want 11 true", n, ok)
 	}
 }

@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/segmentio/kafka-go"
+
+	"github.com/auditstream/auditstream/internal/ratelimit"
 )
 
 // Sink produces audit events to Kafka. It is safe for concurrent use: several
@@ -39,7 +41,9 @@ type Sink struct {
 	// cluster is the "cluster" header's value; nil when unset.
 	cluster []byte
 
-	limiter limiter
+	// limiter holds back repeated lines about dropped or dead-lettered
+	// events, per outcome, topic and reason.
+	limiter *ratelimit.Limiter[string]
 
 	// batches recycles the buffers of Deliver calls (message.go).
 	batches sync.Pool
@@ -83,7 +87,7 @@ func New(cfg Config, log Logger) (*Sink, error) { //nolint:gocritic // hugeParam
 		return nil, err
 	}
 
-	s := &Sink{cfg: cfg, log: log, dlq: -1}
+	s := &Sink{cfg: cfg, log: log, dlq: -1, limiter: ratelimit.New[string](logEvery)}
 	s.stopCtx, s.stop = context.WithCancel(context.Background())
 	for i, stage := range stages {
 		s.stageTopic[i] = s.topicIndex(cfg.TopicFor(stage))

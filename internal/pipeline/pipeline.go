@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/auditstream/auditstream/filter"
+	"github.com/auditstream/auditstream/internal/ratelimit"
 	"github.com/auditstream/auditstream/sink"
 )
 
@@ -76,7 +77,7 @@ type Pipeline struct {
 	cfg          Config
 	minPartBytes int // see defaultMinPartBytes
 	c            counters
-	limit        *rateLimiter
+	limit        *ratelimit.Limiter[cause]
 	pool         sync.Pool
 
 	// mu is held shared by every Flush and exclusively by Close, so that Close
@@ -116,7 +117,7 @@ func New(cfg Config) (*Pipeline, error) {
 	if cfg.LogInterval == 0 {
 		cfg.LogInterval = DefaultLogInterval
 	}
-	p := &Pipeline{cfg: cfg, minPartBytes: defaultMinPartBytes, limit: newRateLimiter(cfg.LogInterval)}
+	p := &Pipeline{cfg: cfg, minPartBytes: defaultMinPartBytes, limit: ratelimit.New[cause](cfg.LogInterval)}
 	p.pool.New = func() any { return &scratch{proc: cfg.NewProcessor()} }
 	if cfg.SummaryInterval > 0 {
 		p.stopSummary = make(chan struct{})
@@ -209,10 +210,11 @@ func (p *Pipeline) retryable(err error) bool {
 
 // note logs one occurrence of c, rate-limited; err may be nil.
 func (p *Pipeline) note(c cause, err error) {
-	suppressed, ok := p.limit.allow(c)
+	n, ok := p.limit.Allow(c, 1, time.Now())
 	if !ok {
 		return
 	}
+	suppressed := n - 1 // this occurrence is the line itself
 	lv := LevelWarn
 	if c == causeUnreadable || c == causeDeliverFailed {
 		lv = LevelError

@@ -1,13 +1,8 @@
 package pipeline
 
-import (
-	"sync"
-	"time"
-)
-
 // cause is a kind of per-event or per-flush problem. Each is logged at most
-// once per interval, with the count of the occurrences in between, because a
-// bad producer or a broker outage repeats the same problem for every event.
+// once per LogInterval (internal/ratelimit), with the count of the
+// occurrences in between.
 type cause uint8
 
 const (
@@ -23,47 +18,4 @@ const (
 var causeNames = [numCauses]string{
 	"malformed audit event", "malformed record", "unreadable chunk",
 	"delivery failed, will retry", "delivery failed", "flush after exit",
-}
-
-// rateLimiter decides which occurrences of each cause get logged.
-type rateLimiter struct {
-	interval time.Duration
-	now      func() time.Time
-	mu       sync.Mutex
-	causes   [numCauses]struct {
-		next       time.Time // no line before this
-		suppressed uint64    // occurrences not logged since the last line
-	}
-}
-
-func newRateLimiter(interval time.Duration) *rateLimiter {
-	return &rateLimiter{interval: interval, now: time.Now}
-}
-
-// allow records one occurrence of c. It reports whether to log it, and if so
-// how many earlier occurrences went unlogged since the last line. Deciding
-// before formatting keeps the suppressed path free of allocations.
-func (r *rateLimiter) allow(c cause) (suppressed uint64, ok bool) {
-	now := r.now()
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	s := &r.causes[c]
-	if now.Before(s.next) {
-		s.suppressed++
-		return 0, false
-	}
-	suppressed, s.suppressed = s.suppressed, 0
-	s.next = now.Add(r.interval)
-	return suppressed, true
-}
-
-// drain returns and resets the unlogged count of every cause, so that the
-// summary (and Close) can report occurrences that no later line carried.
-func (r *rateLimiter) drain() (counts [numCauses]uint64) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	for i := range r.causes {
-		counts[i], r.causes[i].suppressed = r.causes[i].suppressed, 0
-	}
-	return counts
 }

@@ -21,7 +21,7 @@ func (p *Pipeline) summaryLoop(every time.Duration) {
 // occurrences no rate-limited line has reported yet.
 func (p *Pipeline) logSummary() {
 	if !p.cfg.Log.Enabled(LevelInfo) {
-		p.limit.drain()
+		p.limit.Drain(func(cause, uint64) {})
 		return
 	}
 	b := append(make([]byte, 0, 512), "summary: "...)
@@ -31,7 +31,9 @@ func (p *Pipeline) logSummary() {
 		b = p.cfg.SinkSummary(b)
 	}
 	p.cfg.Log.Infof("%s", b)
-	for c, n := range p.limit.drain() {
+	var held [numCauses]uint64
+	p.limit.Drain(func(c cause, n uint64) { held[c] = n })
+	for c, n := range held { // in a fixed order, unlike the limiter's map
 		if n > 0 {
 			p.cfg.Log.Warnf("%s: %d more since the last such message", causeNames[c], n)
 		}

@@ -49,14 +49,8 @@ func (p *Policy) NewProcessor() *Processor { return &Processor{policy: p} }
 // event that the rewrite does not touch is copied as it was. line is neither
 // modified nor retained.
 func (pr *Processor) AppendEvent(dst, line []byte) ([]byte, Result, error) {
-	res, err := pr.decide(line)
-	if err != nil || !res.Kept {
-		return dst, res, err
-	}
-	if err := pr.planRewrite(line, res); err != nil {
-		return dst, res, err
-	}
-	return pr.edits.apply(dst, line, pr.scan.from, pr.scan.to), res, nil
+	out, view, res, err := pr.AppendEventOrView(dst, line)
+	return append(out, view...), res, err
 }
 
 // AppendEventOrView is AppendEvent without the copy when the policy keeps an

@@ -10,10 +10,10 @@ import (
 // unless configured otherwise.
 //
 // Delivery is a pipeline of its own (the producer's goroutines and the
-// broker), which sits idle while a flush filters its chunk: filtering one
-// chunk on two cores shortens that idle time by half, and a single Fluent
-// Bit worker then ships nearly as fast as the producer alone. The CPU time
-// spent is the same; only its spread over cores changes.
+// broker), which waits while a flush filters its chunk: filtering the chunk
+// on two cores shortens that wait (BenchmarkFlushCPU, no broker: 1.33 µs per
+// 1 KB event in one piece, 0.78 µs in two). The CPU time spent is the same;
+// only its spread over cores changes.
 const DefaultFilterParallelism = 2
 
 // defaultMinPartBytes is the least chunk data worth a goroutine of its own:

@@ -80,7 +80,7 @@ bench:
 bench-kafka: kafka-up
 	@mkdir -p $(BUILD)
 	$(GO) test -run='^$$' -bench='SinkVsKcat' -benchtime=300000x ./benchmarks/
-	$(GO) test -run='^$$' -bench='FlushVsSink' -benchtime=300000x -count=6 ./benchmarks/ | tee $(BUILD)/bench-flush.txt
+	$(GO) test -run='^$$' -bench='FlushVsSink' -benchtime=300000x -count=10 ./benchmarks/ | tee $(BUILD)/bench-flush.txt
 	GOFLAGS= $(GO) run golang.org/x/perf/cmd/benchstat@v0.0.0-20260908200009-22c9c6c9d4da $(BUILD)/bench-flush.txt
 	$(GO) test -run='^$$' -bench='FlushPath|FlushCPU' -benchtime=200000x -benchmem ./benchmarks/
 	$(GO) test -run='^$$' -bench='HarnessFlush' -benchtime=100000x ./plugin/

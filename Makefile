@@ -5,7 +5,7 @@ PLUGIN_SO := $(BUILD)/out_auditstream.so
 CLI       := $(BUILD)/auditstream
 GOFILES   := $(shell find . -name '*.go' -not -path './.cache/*')
 
-.PHONY: all build plugin harness test test-go test-faults test-e2e test-race lint fmt vet bench bench-kafka fuzz demo kafka-up kafka-down kcat clean
+.PHONY: all build plugin harness test test-go test-faults test-e2e test-valgrind test-race lint fmt vet bench bench-kafka fuzz demo kafka-up kafka-down kcat clean
 
 all: build plugin
 
@@ -50,6 +50,13 @@ test-faults:
 test-e2e: kafka-up
 	@test -n "$(FLUENT_BIT_BIN)" || { echo "test-e2e: set FLUENT_BIT_BIN to a fluent-bit binary"; exit 1; }
 	FLUENT_BIT_BIN="$(FLUENT_BIT_BIN)" $(GO) test -count=1 -v ./plugin/e2e/
+
+# The register ABI check again under valgrind's memcheck, beside the guard
+# page test that make test runs. Not part of `test`: valgrind is not among
+# the machine's prerequisites.
+test-valgrind: harness
+	@command -v valgrind >/dev/null || { echo "test-valgrind: valgrind is not installed (apt-get install valgrind)"; exit 1; }
+	VALGRIND="$$(command -v valgrind)" $(GO) test -count=1 -v -run TestHarnessRegisterValgrind ./plugin/
 
 test-race:
 	$(GO) test -race -count=1 ./filter/... ./sink/... ./internal/...

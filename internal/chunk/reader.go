@@ -79,11 +79,11 @@ func EventEnd(data []byte, off int) (int, error) {
 	return len(data) - len(rest), nil
 }
 
-// Seek makes the next event read the one at off, which must be an offset
-// Offset returned for the same chunk: an event's start, with the events
-// before it consumed. Errors and views keep their offsets in the whole chunk,
-// which lets several readers each take a part of one chunk.
-func (r *Reader) Seek(off int) { r.off = off }
+// Seek makes the next event read the one at off, the start of an event of
+// the chunk (as Offset or EventEnd give it), and events the number of
+// events before it. Errors keep their offsets and event numbers in the whole
+// chunk, which lets several readers each take a part of one chunk.
+func (r *Reader) Seek(off, events int) { r.off, r.events = off, events }
 
 // Events returns the number of events consumed so far, including group
 // markers and events skipped because of an error.

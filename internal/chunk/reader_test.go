@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"math"
+	"reflect"
 	"strings"
 	"testing"
 )
@@ -423,5 +424,59 @@ func TestReaderZeroAllocs(t *testing.T) {
 	}
 	if n != 54 {
 		t.Errorf("%d records with a log key, want 54", n)
+	}
+}
+
+// TestReaderSeek: a reader that starts at an event in the middle of a chunk,
+// told how many events precede it, reads and numbers the rest as a reader
+// that started at the beginning.
+func TestReaderSeek(t *testing.T) {
+	var data []byte
+	for i := range 6 {
+		if i == 4 {
+			data = append(data, eventV1(mtrue, empty)...) // a timestamp that is not one: skipped
+			continue
+		}
+		data = append(data, eventV1(fixext8Time(uint32(100+i), 0), logBody("x"))...)
+	}
+	type step struct {
+		off, event int
+		err        bool
+	}
+	walk := func(r *Reader) (steps []step) {
+		for {
+			rec, err := r.Next()
+			if errors.Is(err, io.EOF) {
+				return steps
+			}
+			var ce *Error
+			if errors.As(err, &ce) {
+				steps = append(steps, step{ce.Offset, ce.Event, true})
+				continue
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			steps = append(steps, step{rec.Offset, r.Events() - 1, false})
+		}
+	}
+	var all Reader
+	all.Reset(data)
+	want := walk(&all)
+	if len(want) != 6 || !want[4].err || want[4].event != 4 {
+		t.Fatalf("the sequential read: %+v; want 6 steps, the fifth an error on event 4", want)
+	}
+	off := 0
+	for k := range 3 { // skip the first three events as split does
+		var err error
+		if off, err = EventEnd(data, off); err != nil {
+			t.Fatalf("event %d: %v", k, err)
+		}
+	}
+	var part Reader
+	part.Reset(data)
+	part.Seek(off, 3)
+	if got := walk(&part); !reflect.DeepEqual(got, want[3:]) {
+		t.Errorf("after Seek: %+v; want %+v", got, want[3:])
 	}
 }

@@ -51,7 +51,7 @@ func FuzzFlush(f *testing.F) {
 		if fs.aliased {
 			t.Fatal("a header or key field handed to the sink points into the chunk, or a value runs off it")
 		}
-		got, gotOut, gotStats := flushWith(t, data, 3, 1)
+		got, gotOut, gotStats, _ := flushWith(t, data, 3, 1)
 		if gotOut != out || !reflect.DeepEqual(gotStats, st) || !reflect.DeepEqual(got, fs.events()) {
 			t.Fatalf("in parts: %s, %+v, %d events; in one piece: %s, %+v, %d events",
 				gotOut, gotStats, len(got), out, st, len(fs.events()))

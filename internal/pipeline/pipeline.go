@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/auditstream/auditstream/filter"
@@ -75,7 +76,8 @@ type Config struct {
 // concurrent use; each call works in its own pooled scratch memory.
 type Pipeline struct {
 	cfg          Config
-	minPartBytes int // see defaultMinPartBytes
+	minPartBytes int           // see defaultMinPartBytes
+	partsRead    atomic.Uint64 // parts read on goroutines of their own, for tests
 	c            counters
 	limit        *ratelimit.Limiter[cause]
 	pool         sync.Pool

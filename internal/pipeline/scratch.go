@@ -41,13 +41,14 @@ type scratch struct {
 	events []sink.Event
 
 	// parts are the scratches of the other parts of a chunk filtered in
-	// parts (readChunk), in chunk order; bounds is where they start, wg
-	// waits for them. A part's own tally and readErr are its result.
-	parts   []*scratch
-	bounds  []int
-	wg      sync.WaitGroup
-	tally   tally
-	readErr error
+	// parts (readChunk), in chunk order; cuts is where they start, wg waits
+	// for them. A part's own tally, readErr and panicked are its result.
+	parts    []*scratch
+	cuts     []cut
+	wg       sync.WaitGroup
+	tally    tally
+	readErr  error
+	panicked any
 }
 
 // appendField copies b to the arena and returns where it went. The copy is
@@ -102,13 +103,16 @@ func (s *scratch) reset() {
 		s.json = nil
 	}
 	if cap(s.kept) > maxPooledEvents {
-		s.kept, s.events = nil, nil
+		s.kept = nil
+	}
+	if cap(s.events) > maxPooledEvents { // the events of every part
+		s.events = nil
 	}
 	clear(s.kept) // views of the last chunk
 	s.arena, s.json, s.kept = s.arena[:0], s.json[:0], s.kept[:0]
 	clear(s.parts)
-	s.parts, s.bounds = s.parts[:0], s.bounds[:0]
-	s.tally, s.readErr = tally{}, nil
+	s.parts, s.cuts = s.parts[:0], s.cuts[:0]
+	s.tally, s.readErr, s.panicked = tally{}, nil, nil
 	clear(s.events[:cap(s.events)])
 	s.events = s.events[:0]
 }

@@ -1,6 +1,8 @@
 package pipeline
 
 import (
+	"fmt"
+	"runtime/debug"
 	"sync"
 
 	"github.com/auditstream/auditstream/internal/chunk"
@@ -26,28 +28,39 @@ const defaultMinPartBytes = 64 << 10
 // FilterParallelism parts at event boundaries that are filtered at the same
 // time. The kept events stay in chunk order: each part's are in its own
 // scratch, which s.parts lists after s itself.
+//
+// It returns only once every part is done, even when it panics: the parts
+// read the chunk, which its owner may free as soon as Flush returns. A
+// panic in a part is raised again here, on the flush's goroutine, where the
+// plugin's exports recover it; on a goroutine of its own it would abort the
+// host process.
 func (p *Pipeline) readChunk(s *scratch, data []byte, t *tally) error {
-	bounds := p.split(s, data)
-	if len(bounds) == 0 {
+	cuts := p.split(s, data)
+	if len(cuts) == 0 {
 		s.reader.Reset(data)
 		return p.read(s, t)
 	}
-	for k, from := range bounds {
+	defer s.wg.Wait()
+	for k, c := range cuts {
 		to := len(data)
-		if k+1 < len(bounds) {
-			to = bounds[k+1]
+		if k+1 < len(cuts) {
+			to = cuts[k+1].off
 		}
 		part := p.pool.Get().(*scratch)
 		s.parts = append(s.parts, part)
 		part.reader.Reset(data[:to])
-		part.reader.Seek(from)
+		part.reader.Seek(c.off, c.events)
 		s.wg.Add(1)
 		go p.readPart(part, &s.wg)
 	}
-	s.reader.Reset(data[:bounds[0]])
+	p.partsRead.Add(uint64(len(cuts)))
+	s.reader.Reset(data[:cuts[0].off])
 	err := p.read(s, t)
 	s.wg.Wait()
 	for _, part := range s.parts {
+		if part.panicked != nil {
+			panic(part.panicked)
+		}
 		t.merge(&part.tally)
 		// The walk in split read every part but the last to its end, so
 		// only the last can hold a framing error, where a sequential read
@@ -59,27 +72,38 @@ func (p *Pipeline) readChunk(s *scratch, data []byte, t *tally) error {
 	return err
 }
 
-// readPart reads one part of a chunk into part, on its own goroutine.
+// readPart reads one part of a chunk into part, on its own goroutine. A
+// panic is kept, with its stack, for readChunk to raise again.
 func (p *Pipeline) readPart(part *scratch, wg *sync.WaitGroup) {
 	defer wg.Done()
+	defer func() {
+		if v := recover(); v != nil {
+			part.panicked = fmt.Sprintf("filtering a part of a chunk: %v\n%s", v, debug.Stack())
+		}
+	}()
 	part.readErr = p.read(part, &part.tally)
 }
+
+// cut is where a part of a chunk starts: its offset, and the number of
+// events before it, so that a part's errors number events as a sequential
+// read does.
+type cut struct{ off, events int }
 
 // split returns where the parts after the first start, or nil to read the
 // chunk in one piece: parallelism 1, a chunk too small to share, or a
 // framing error before the last cut (the sequential read reports it). It
 // skips over the events up to the last cut without decoding them: this runs
-// before any part starts, so its cost is not shared.
-func (p *Pipeline) split(s *scratch, data []byte) []int {
+// before any part starts, so its cost is not shared. One event may span
+// several cuts; it then starts a single part.
+func (p *Pipeline) split(s *scratch, data []byte) []cut {
 	n := min(p.cfg.FilterParallelism, len(data)/p.minPartBytes)
 	if n < 2 {
 		return nil
 	}
-	s.bounds = s.bounds[:0]
-	off := 0
+	s.cuts = s.cuts[:0]
+	off, events := 0, 0
 	for k := 1; k < n; k++ {
-		cut := len(data) * k / n
-		for off < cut {
+		for target := len(data) * k / n; off < target; events++ {
 			var err error
 			if off, err = chunk.EventEnd(data, off); err != nil {
 				return nil
@@ -88,7 +112,9 @@ func (p *Pipeline) split(s *scratch, data []byte) []int {
 		if off >= len(data) {
 			break
 		}
-		s.bounds = append(s.bounds, off)
+		if len(s.cuts) == 0 || s.cuts[len(s.cuts)-1].off != off {
+			s.cuts = append(s.cuts, cut{off, events})
+		}
 	}
-	return s.bounds
+	return s.cuts
 }

@@ -1,17 +1,22 @@
 package pipeline
 
 import (
+	"bytes"
 	"context"
+	"fmt"
 	"reflect"
+	"strings"
 	"testing"
 
+	"github.com/auditstream/auditstream/filter"
 	"github.com/auditstream/auditstream/sink"
 )
 
 // flushWith flushes data through a new pipeline filtering chunks in up to
 // parallelism parts of at least minPart bytes, and returns what the sink
-// got, the outcome and the counters.
-func flushWith(t testing.TB, data []byte, parallelism, minPart int) ([]delivered, Outcome, Stats) {
+// got, the outcome and the counters, and how many parts were read on
+// goroutines of their own.
+func flushWith(t testing.TB, data []byte, parallelism, minPart int) ([]delivered, Outcome, Stats, uint64) {
 	t.Helper()
 	f := &fakeSink{chunk: data, deliver: func(context.Context, []sink.Event) error { return nil }}
 	p, _ := newTestPipeline(t, f, func(c *Config) { c.FilterParallelism = parallelism })
@@ -23,7 +28,7 @@ func flushWith(t testing.TB, data []byte, parallelism, minPart int) ([]delivered
 	if f.calls > 1 {
 		t.Fatalf("%d Deliver calls for one chunk; want one", f.calls)
 	}
-	return f.events(), out, p.Stats()
+	return f.events(), out, p.Stats(), p.partsRead.Load()
 }
 
 // mixedChunk holds n events of every kind a chunk can carry: kept and
@@ -58,14 +63,19 @@ func mixedChunk(n int) *chunkBuilder {
 // same outcome and counters, whatever the parts' number and size.
 func TestSplitChunkMatchesSequential(t *testing.T) {
 	c := mixedChunk(700)
-	want, wantOut, wantStats := flushWith(t, c.b, 1, 1)
+	want, wantOut, wantStats, _ := flushWith(t, c.b, 1, 1)
 	if wantStats.Kept == 0 || wantStats.Dropped == 0 || wantStats.Malformed == 0 {
 		t.Fatalf("the chunk does not exercise every path: %+v", wantStats)
 	}
 	for _, tc := range []struct{ parallelism, minPart int }{
 		{2, 1}, {3, 1}, {8, 1}, {64, 1}, {2, len(c.b) / 2}, {4, len(c.b) / 3}, {2, len(c.b)},
 	} {
-		got, out, st := flushWith(t, c.b, tc.parallelism, tc.minPart)
+		got, out, st, parts := flushWith(t, c.b, tc.parallelism, tc.minPart)
+		wantParts := uint64(min(tc.parallelism, len(c.b)/tc.minPart) - 1)
+		if parts != wantParts {
+			t.Fatalf("parallelism %d, parts of %d bytes: %d parts on goroutines of their own; want %d",
+				tc.parallelism, tc.minPart, parts, wantParts)
+		}
 		if out != wantOut || !reflect.DeepEqual(st, wantStats) {
 			t.Fatalf("parallelism %d, parts of %d bytes: outcome %s, stats %+v; want %s, %+v",
 				tc.parallelism, tc.minPart, out, st, wantOut, wantStats)
@@ -93,12 +103,17 @@ func TestSplitChunkBrokenFraming(t *testing.T) {
 			default:
 				data = append(append([]byte{}, c.b...), 0xc1)
 			}
-			want, wantOut, wantStats := flushWith(t, data, 1, 1)
+			want, wantOut, wantStats, _ := flushWith(t, data, 1, 1)
 			if wantOut != Failed || wantStats.Unreadable != 1 {
 				t.Fatalf("the sequential read gave %s, %+v; want Failed with one unreadable chunk", wantOut, wantStats)
 			}
 			for _, parallelism := range []int{2, 5} {
-				got, out, st := flushWith(t, data, parallelism, 1)
+				got, out, st, parts := flushWith(t, data, parallelism, 1)
+				// A break before the last cut makes split give up: the
+				// chunk is then read in one piece, as it must be.
+				if at == "end" && parts == 0 {
+					t.Fatalf("parallelism %d: the chunk was read in one piece", parallelism)
+				}
 				if out != wantOut || !reflect.DeepEqual(st, wantStats) || !reflect.DeepEqual(got, want) {
 					t.Fatalf("parallelism %d: %s, %+v, %d events; want %s, %+v, %d events",
 						parallelism, out, st, len(got), wantOut, wantStats, len(want))
@@ -123,7 +138,69 @@ func TestSplitOnlyLargeChunks(t *testing.T) {
 		t.Fatalf("test chunk too small: %d bytes", len(large))
 	}
 	b := p.split(s, large)
-	if len(b) != DefaultFilterParallelism-1 || b[0] < len(large)/2 || b[0] > len(large)/2+2048 {
+	if len(b) != DefaultFilterParallelism-1 || b[0].off < len(large)/2 || b[0].off > len(large)/2+2048 {
 		t.Fatalf("a %d-byte chunk was cut at %v; want one cut just past the middle", len(large), b)
+	}
+}
+
+// TestSplitOneCutPerEvent: an event that spans several cuts starts one part,
+// not one per cut.
+func TestSplitOneCutPerEvent(t *testing.T) {
+	p, _ := newTestPipeline(t, &fakeSink{}, func(c *Config) { c.FilterParallelism = 8 })
+	p.minPartBytes = 1
+	s := p.pool.Get().(*scratch)
+	defer p.put(s)
+	c := (&chunkBuilder{v2: true}).raw(`{"a":"` + strings.Repeat("x", 4096) + `"}`)
+	c.raw(auditLine(1, "ResponseComplete", "alice", "get", "default", "pods"))
+	if cuts := p.split(s, c.b); len(cuts) != 1 || cuts[0].events != 1 {
+		t.Fatalf("cuts %v; want one, after the first event", cuts)
+	}
+}
+
+// panicky is a processor that panics on a line holding "boom".
+type panicky struct{ Processor }
+
+func (p panicky) AppendEventOrView(dst, line []byte) ([]byte, []byte, filter.Result, error) {
+	if bytes.Contains(line, []byte("boom")) {
+		panic("boom")
+	}
+	return p.Processor.AppendEventOrView(dst, line)
+}
+
+// TestSplitPanicReachesTheFlush: a panic while filtering a part, on the
+// flush's goroutine or another, comes out of Flush on the caller's goroutine
+// (where the plugin's exports recover it) and only once every part is done.
+func TestSplitPanicReachesTheFlush(t *testing.T) {
+	pol := compilePolicy(t)
+	for _, where := range []string{"first part", "last part"} {
+		t.Run(where, func(t *testing.T) {
+			c := mixedChunk(300)
+			boom := strings.Replace(auditLine(9999, "ResponseComplete", "alice", "get", "default", "pods"), "alice", "boom", 1)
+			if where == "first part" {
+				c = (&chunkBuilder{v2: true}).raw(boom)
+				c.b = append(c.b, mixedChunk(300).b...)
+			} else {
+				c.raw(boom)
+			}
+			p, _ := newTestPipeline(t, &fakeSink{}, func(cfg *Config) {
+				cfg.NewProcessor = func() Processor { return panicky{pol.NewProcessor()} }
+			})
+			p.minPartBytes = 1
+			got := func() (v any) {
+				defer func() { v = recover() }()
+				p.Flush(c.b)
+				return nil
+			}()
+			if got == nil || !strings.Contains(fmt.Sprint(got), "boom") {
+				t.Fatalf("Flush returned, or panicked with %v; want the part's panic", got)
+			}
+			if p.partsRead.Load() == 0 {
+				t.Fatal("the chunk was read in one piece")
+			}
+			// The pipeline still works: the scratches went back whole.
+			if out := p.Flush(mixedChunk(50).b); out != Delivered {
+				t.Fatalf("the next flush: %s", out)
+			}
+		})
 	}
 }

@@ -10,8 +10,10 @@ import (
 	"time"
 )
 
-// maxKeys bounds the keys kept: keys may carry a topic or an error text, and
-// a long-lived process must not accumulate them without end.
+// maxKeys is how many keys are kept before a new key makes the limiter
+// forget the ones it can (nothing pending, interval over): keys may carry a
+// topic or an error text, and a long-lived process must not accumulate them
+// without end.
 const maxKeys = 1000
 
 // Limiter rate-limits log lines per key. The zero value is not usable: set

@@ -1,6 +1,7 @@
 package filter
 
 import (
+	"strings"
 	"sync"
 	"testing"
 
@@ -17,6 +18,9 @@ func TestAppendEventAllocatesNothing(t *testing.T) {
 	lines = append(lines,
 		[]byte(event("list", "/api/v1/namespaces/default/configmaps?fieldSelector=metadata.name%3Dcm1\\u0026limit=10", `{"username":"\u0061lice","groups":["g"]}`,
 			`"responseObject":{"kind":"Table","rows":[{"object":{"metadata":{"managedFields":[]}}}]}`)),
+		// Lowered to Metadata: the webhook's patch annotation goes.
+		[]byte(event("update", "/api/v1/namespaces/default/secrets/s", alice,
+			`"annotations":{"a":"b","patch.webhook.admission.k8s.io/round_0_index_0":"{}"}`)),
 	)
 	broken := []byte(`{"kind":"Event","level":"Metadata"`)
 	pr := p.NewProcessor()
@@ -72,4 +76,27 @@ func TestConcurrentProcessors(t *testing.T) {
 		})
 	}
 	wg.Wait()
+}
+
+// TestLabelSelectorAllocationsAreBounded: the one case that allocates, a
+// list naming an object by field selector and also selecting labels, costs
+// the label selector's parse (apimachinery's), and nothing more for a larger
+// event.
+func TestLabelSelectorAllocationsAreBounded(t *testing.T) {
+	p := mustCompile(t, policyAll)
+	pr := p.NewProcessor()
+	uri := "/api/v1/namespaces/default/configmaps?fieldSelector=metadata.name%3Dcm1\\u0026labelSelector=app%3Dweb%2Ctier%21%3Ddb"
+	small := []byte(event("list", uri, alice))
+	large := []byte(event("list", uri, alice, `"responseObject":{"kind":"ConfigMapList","items":[`+
+		strings.Repeat(`{"metadata":{"name":"cm1","labels":{"app":"web"}},"data":{"k":"v"}},`, 200)+`{}]}`))
+	dst := make([]byte, 0, 1<<16)
+	allocs := func(line []byte) float64 {
+		pr.AppendEvent(dst[:0], line)
+		return testing.AllocsPerRun(50, func() { pr.AppendEvent(dst[:0], line) })
+	}
+	a, b := allocs(small), allocs(large)
+	t.Logf("allocations per event: %v for %d bytes, %v for %d bytes", a, len(small), b, len(large))
+	if a == 0 || b != a {
+		t.Fatalf("allocations per event: %v for %d bytes, %v for %d bytes; want the same number, above 0 (the parse)", a, len(small), b, len(large))
+	}
 }

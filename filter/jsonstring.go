@@ -176,7 +176,8 @@ func unescapedEquals(raw []byte, s string) bool {
 }
 
 // unescapedHasPrefix reports whether the valid JSON string content raw
-// decodes to a string that starts with prefix.
+// decodes to a string that starts with prefix, which must end on a rune
+// boundary.
 func unescapedHasPrefix(raw []byte, prefix string) bool {
 	n, _ := unescapedPrefixLen(raw, prefix)
 	return n == len(prefix)
@@ -184,7 +185,7 @@ func unescapedHasPrefix(raw []byte, prefix string) bool {
 
 // unescapedPrefixLen decodes raw, a valid JSON string's content, against s:
 // n is how many bytes of s the decoded string matches from its start, and
-// ok whether all of raw was decoded (it is no longer than s).
+// ok whether raw decodes to a prefix of s.
 func unescapedPrefixLen(raw []byte, s string) (n int, ok bool) {
 	k := 0
 	for i := 0; i < len(raw); {

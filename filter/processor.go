@@ -108,10 +108,12 @@ func (pr *Processor) decide(line []byte) (Result, error) {
 // derives the request attributes from them.
 func (pr *Processor) rebuildAttributes(line []byte) error {
 	s := &pr.scan
-	// Decoding never lengthens a string, and the path, a selector and its
-	// value each take at most the URI's length again.
+	// JSON-unescaping never lengthens a string. The URI then takes its
+	// length again, and so do the decoded path and a field selector; a
+	// selector's value may take three times it (fields.UnescapeValue turns
+	// each invalid UTF-8 byte into a three-byte U+FFFD).
 	need := s.verb.end - s.verb.start + s.username.end - s.username.start +
-		s.auditID.end - s.auditID.start + 4*(s.requestURI.end-s.requestURI.start)
+		s.auditID.end - s.auditID.start + 6*(s.requestURI.end-s.requestURI.start)
 	for _, g := range s.groups {
 		need += g.end - g.start
 	}

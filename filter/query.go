@@ -53,9 +53,11 @@ func (q *listOptionsQuery) parse(raw []byte) {
 	}
 }
 
-// nameFromQuery appends the decoded selector to scratch and returns the name
-// it pins, if any. ok is false when there is none or the query would not
-// decode into ListOptions (a bad limit, say), which leaves the name empty.
+// nameFromQuery returns the name the query's field selector pins, if any: a
+// view of the query, or, when the selector has escapes, decoded into
+// scratch's spare capacity. ok is false when there is none or the query
+// would not decode into ListOptions (a bad limit, say), which leaves the
+// name empty.
 func nameFromQuery(scratch, rawQuery []byte) (name []byte, ok bool) {
 	if !mayHaveFieldSelector(rawQuery) {
 		return nil, false
@@ -225,10 +227,10 @@ func validSelectorValue(v []byte) bool {
 	return !inSlash
 }
 
-// appendSelectorValue appends the unescaped value of a selector with
-// escapes. Like fields.UnescapeValue, it is re-encoded rune by rune, so
-// invalid UTF-8 in it becomes U+FFFD (a value without escapes is kept byte
-// for byte).
+// appendSelectorValue appends the unescaped value of a selector value that
+// has escapes. Like fields.UnescapeValue it re-encodes such a value rune by
+// rune, so invalid UTF-8 in it becomes U+FFFD; exactNameMatch keeps a value
+// without escapes byte for byte, as that function does.
 func appendSelectorValue(dst, v []byte) []byte {
 	for i := 0; i < len(v); {
 		r, size := utf8.DecodeRune(v[i:])

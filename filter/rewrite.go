@@ -240,13 +240,19 @@ func (l *editList) removeMembers(b []byte, start int, unlessAll bool, match func
 // Metadata never has them, so lowering an event to Metadata drops them.
 const requestAnnotationPrefix = "patch.webhook.admission.k8s.io/"
 
-// removeRequestAnnotations removes the Request-level annotations from the
-// annotations object at b[start:]. It reports whether that removes them all,
-// in which case nothing is edited: the caller removes the whole member, as
-// the apiserver omits an empty annotations map.
+// truncatedAnnotation marks an event whose bodies the apiserver's truncate
+// backend dropped to fit its size limit. That backend leaves Metadata events
+// alone, and an event lowered to Metadata has no bodies left to drop, so the
+// mark goes with the lowering too.
+const truncatedAnnotation = "audit.k8s.io/truncated"
+
+// removeRequestAnnotations removes from the annotations object at b[start:]
+// the annotations an event logged at Metadata cannot have. It reports
+// whether that removes them all, in which case nothing is edited: the caller
+// removes the whole member, as the apiserver omits an empty annotations map.
 func (l *editList) removeRequestAnnotations(b []byte, start int) (all bool, err error) {
 	_, all, err = l.removeMembers(b, start, true, func(k []byte, escaped bool) bool {
-		return keyHasPrefix(k, escaped, requestAnnotationPrefix)
+		return keyHasPrefix(k, escaped, requestAnnotationPrefix) || keyEquals(k, escaped, truncatedAnnotation)
 	})
 	return all, err
 }

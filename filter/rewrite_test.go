@@ -102,6 +102,12 @@ func TestRewrite(t *testing.T) {
 	f("an escaped patch key is still one",
 		event("update", secret, alice, `"annotations":{"patch.webhook.admission.k8s.io\/round_1":"p",`+authz+`}`),
 		strings.Replace(event("update", secret, alice, `"annotations":{`+authz+`}`), `"RequestResponse"`, `"Metadata"`, 1))
+	f("lowered to Metadata, the truncate backend's mark goes too",
+		event("update", secret, alice, `"annotations":{"audit.k8s.io/truncated":"true",`+authz+`}`),
+		strings.Replace(event("update", secret, alice, `"annotations":{`+authz+`}`), `"RequestResponse"`, `"Metadata"`, 1))
+	f("an empty annotations object stays as it was",
+		event("update", secret, alice, `"annotations":{}`),
+		strings.Replace(event("update", secret, alice, `"annotations":{}`), `"RequestResponse"`, `"Metadata"`, 1))
 	f("at Request the patch annotations stay",
 		event("update", "/api/v1/namespaces/default/configmaps/c", alice, `"annotations":{`+patch+`}`),
 		strings.Replace(event("update", "/api/v1/namespaces/default/configmaps/c", alice, `"annotations":{`+patch+`}`), `"RequestResponse"`, `"Request"`, 1))

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"strings"
 
 	"k8s.io/apiserver/pkg/apis/audit"
@@ -24,9 +25,9 @@ import (
 //   - "requestObject" is removed below Request, "responseObject" below
 //     RequestResponse;
 //   - lowered from Request or RequestResponse to Metadata, it loses the
-//     annotations kube-apiserver records only at Request and above (those
-//     under RequestAnnotationPrefix), and "annotations" goes if that empties
-//     it, as the apiserver omits an empty map;
+//     annotations a Metadata event cannot have (MetadataLacks), and
+//     "annotations" goes if that empties it, as the apiserver omits an empty
+//     map;
 //   - with omitManagedFields, metadata.managedFields is removed from
 //     requestObject and responseObject, from each element of their "items",
 //     and from each rows[i].object of a Table, as the apiserver's
@@ -66,12 +67,8 @@ func Rewrite(eval Evaluator, line []byte) (out []byte, kept bool, err error) {
 		delete(ev, "responseObject")
 	}
 	if level.Less(audit.LevelRequest) && !logged.Less(audit.LevelRequest) {
-		if a, ok := ev["annotations"].(map[string]any); ok {
-			for k := range a {
-				if strings.HasPrefix(k, RequestAnnotationPrefix) {
-					delete(a, k)
-				}
-			}
+		if a, ok := ev["annotations"].(map[string]any); ok && len(a) > 0 {
+			maps.DeleteFunc(a, func(k string, _ any) bool { return MetadataLacks(k) })
 			if len(a) == 0 {
 				delete(ev, "annotations")
 			}
@@ -90,11 +87,14 @@ func Rewrite(eval Evaluator, line []byte) (out []byte, kept bool, err error) {
 	return out, true, nil
 }
 
-// RequestAnnotationPrefix starts the keys of the admission annotations
-// kube-apiserver records only in events at level Request or above: a
-// mutating webhook's patch (AddAnnotationWithLevel(..., LevelRequest) in
-// admission/plugin/webhook/mutating/dispatcher.go).
-const RequestAnnotationPrefix = "patch.webhook.admission.k8s.io/"
+// MetadataLacks tells the annotations kube-apiserver never writes into an
+// event at level Metadata: a mutating webhook's patch, recorded only at
+// Request and above (AddAnnotationWithLevel(..., LevelRequest) in
+// admission/plugin/webhook/mutating/dispatcher.go), and the truncate
+// backend's mark, which it sets only on events at Request and above.
+func MetadataLacks(key string) bool {
+	return strings.HasPrefix(key, "patch.webhook.admission.k8s.io/") || key == "audit.k8s.io/truncated"
+}
 
 // decodeGeneric decodes exactly one JSON value (surrounding whitespace, such
 // as a trailing newline, is allowed). Numbers stay json.Number so that they

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"maps"
 	"slices"
-	"strings"
 
 	jsoniter "github.com/json-iterator/go"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -90,7 +89,7 @@ func straightforward(c codec, eval Evaluator, line []byte) ([]byte, bool, error)
 		ev.ResponseObject = nil
 	}
 	if level.Less(audit.LevelRequest) && !logged.Less(audit.LevelRequest) {
-		maps.DeleteFunc(ev.Annotations, func(k, _ string) bool { return strings.HasPrefix(k, RequestAnnotationPrefix) })
+		maps.DeleteFunc(ev.Annotations, func(k, _ string) bool { return MetadataLacks(k) })
 	}
 	if rac.OmitManagedFields {
 		if ev.Verb != "patch" {

@@ -149,19 +149,6 @@ func writeFile(t testing.TB, dir, name, content string) string {
 	return p
 }
 
-// testPolicy drops kube-proxy, logs secrets at Metadata and everything else
-// at RequestResponse, and omits RequestReceived.
-const testPolicy = `apiVersion: audit.k8s.io/v1
-kind: Policy
-omitStages: [RequestReceived]
-rules:
-- level: None
-  users: ["system:kube-proxy"]
-- level: Metadata
-  resources: [{group: "", resources: ["secrets"]}]
-- level: RequestResponse
-`
-
 // auditLine returns one audit event as kube-apiserver writes it, with a
 // request and response body.
 func auditLine(id string, stage, user, verb, ns, resource string) string {

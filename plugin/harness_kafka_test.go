@@ -12,6 +12,7 @@ import (
 	"github.com/segmentio/kafka-go"
 
 	"github.com/auditstream/auditstream/internal/kafkatest"
+	"github.com/auditstream/auditstream/internal/testenv"
 )
 
 var stages = []string{"RequestReceived", "ResponseStarted", "ResponseComplete", "Panic"}
@@ -40,7 +41,7 @@ func TestHarnessKafka(t *testing.T) {
 	info := kafkatest.Broker(t)
 	so, _, _ := artifacts(t)
 	dir := t.TempDir()
-	pol := writeFile(t, dir, "policy.yaml", testPolicy)
+	pol := writeFile(t, dir, "policy.yaml", testenv.Policy)
 
 	prefix := kafkatest.TopicName(t)
 	for _, inst := range []string{"raw", "parsed"} {

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/auditstream/auditstream/internal/setup"
+	"github.com/auditstream/auditstream/internal/testenv"
 )
 
 // TestHarnessRegister registers the plugin with the register struct of each
@@ -85,7 +86,7 @@ func TestHarnessRegisterValgrind(t *testing.T) {
 func TestHarnessInitErrors(t *testing.T) {
 	so, _, _ := artifacts(t)
 	dir := t.TempDir()
-	pol := writeFile(t, dir, "policy.yaml", testPolicy)
+	pol := writeFile(t, dir, "policy.yaml", testenv.Policy)
 	badPol := writeFile(t, dir, "bad.yaml", "apiVersion: audit.k8s.io/v1\nkind: Policy\nrules:\n- level: Loud\n")
 	cases := []struct{ kv, want string }{
 		{"policy_file=" + pol + " brokers=127.0.0.1:1 compression=brotli",
@@ -127,7 +128,7 @@ func TestHarnessInitErrors(t *testing.T) {
 func TestHarnessNoCrashOnGarbage(t *testing.T) {
 	so, _, _ := artifacts(t)
 	dir := t.TempDir()
-	pol := writeFile(t, dir, "policy.yaml", testPolicy)
+	pol := writeFile(t, dir, "policy.yaml", testenv.Policy)
 	dropped := writeFile(t, dir, "dropped.jsonl",
 		auditLine("d1", "ResponseComplete", "system:kube-proxy", "watch", "default", "endpoints")+"\n"+
 			auditLine("d2", "RequestReceived", "alice", "get", "default", "pods")+"\n")
@@ -185,7 +186,7 @@ unregister
 func TestHarnessUnreachableBroker(t *testing.T) {
 	so, _, _ := artifacts(t)
 	dir := t.TempDir()
-	pol := writeFile(t, dir, "policy.yaml", testPolicy)
+	pol := writeFile(t, dir, "policy.yaml", testenv.Policy)
 	events := writeFile(t, dir, "events.jsonl", auditLine("u1", "ResponseComplete", "alice", "get", "default", "pods")+"\n")
 
 	// A listener that accepts and then says nothing: a hung broker.

@@ -13,26 +13,13 @@ import (
 	"github.com/tinylib/msgp/msgp"
 
 	"github.com/auditstream/auditstream/filter"
+	"github.com/auditstream/auditstream/internal/testenv"
 	"github.com/auditstream/auditstream/sink"
 )
 
-// testPolicy drops kube-proxy, logs secrets at Metadata and everything else
-// at RequestResponse, and omits RequestReceived.
-const testPolicy = `
-apiVersion: audit.k8s.io/v1
-kind: Policy
-omitStages: [RequestReceived]
-rules:
-- level: None
-  users: ["system:kube-proxy"]
-- level: Metadata
-  resources: [{group: "", resources: ["secrets"]}]
-- level: RequestResponse
-`
-
 func compilePolicy(t testing.TB) *filter.Policy {
 	t.Helper()
-	p, warnings, err := filter.Compile([]byte(testPolicy))
+	p, warnings, err := filter.Compile([]byte(testenv.Policy))
 	if err != nil || len(warnings) > 0 {
 		t.Fatalf("cannot compile the test policy: %v %v", err, warnings)
 	}

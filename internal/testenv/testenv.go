@@ -16,6 +16,20 @@ import (
 	"k8s.io/klog/v2"
 )
 
+// Policy drops kube-proxy, logs secrets at Metadata and everything else at
+// RequestResponse, and omits RequestReceived: the pipeline's and the
+// plugin's tests expect exactly this of it.
+const Policy = `apiVersion: audit.k8s.io/v1
+kind: Policy
+omitStages: [RequestReceived]
+rules:
+- level: None
+  users: ["system:kube-proxy"]
+- level: Metadata
+  resources: [{group: "", resources: ["secrets"]}]
+- level: RequestResponse
+`
+
 // AuditLog returns the path of a file of shared/testdata/audit, the folder
 // laid beside the repository (its README says so), found from the module
 // root so that any package can use it.

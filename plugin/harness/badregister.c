@@ -4,20 +4,13 @@
  * master does, with event_type, which on Fluent Bit < 5.0 lies past the end
  * of the 32-byte allocation. Under "register pre5guard" it must crash.
  */
-struct def_v5 {
-    int type;
-    int proxy;
-    int flags;
-    char *name;
-    char *description;
-    int event_type;
-};
+#include "abi.h"
 
 int FLBPluginRegister(void *p)
 {
-    struct def_v5 *d = p;
-    d->type = 2;
-    d->proxy = 11;
+    struct h_def_v5 *d = p;
+    d->type = H_PROXY_OUTPUT_PLUGIN;
+    d->proxy = H_PROXY_GOLANG;
     d->flags = 0;
     d->name = "bad";
     d->description = "writes event_type";

@@ -21,13 +21,17 @@ func TestFlushAllocs(t *testing.T) {
 		t.Skip("allocation counts are meaningless under -race")
 	}
 	pol := compilePolicy(t)
+	// allocs also checks that a chunk in parts was read in parts.
 	allocs := func(events int, parsed bool, parallelism int) float64 {
-		p, err := New(Config{
+		cfg := Config{
 			NewProcessor:      func() Processor { return pol.NewProcessor() },
 			Sink:              discardSink{},
 			Log:               NewLogger(discard{}, LevelError, "t"),
 			FilterParallelism: parallelism,
-		})
+		}
+		var made countedProcessors
+		made.wrap(&cfg)
+		p, err := New(cfg)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -42,6 +46,9 @@ func TestFlushAllocs(t *testing.T) {
 			}
 		}
 		p.Flush(c.b) // grow the pooled scratch first
+		if wantParts := parallelism - 1; made.parts() != wantParts {
+			t.Fatalf("%d events, parallelism %d: %d parts on goroutines of their own; want %d", events, parallelism, made.parts(), wantParts)
+		}
 		return testing.AllocsPerRun(50, func() {
 			if p.Flush(c.b) != Delivered {
 				panic("not delivered")

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/auditstream/auditstream/filter"
@@ -76,8 +75,7 @@ type Config struct {
 // concurrent use; each call works in its own pooled scratch memory.
 type Pipeline struct {
 	cfg          Config
-	minPartBytes int           // see defaultMinPartBytes
-	partsRead    atomic.Uint64 // parts read on goroutines of their own, for tests
+	minPartBytes int // see defaultMinPartBytes
 	c            counters
 	limit        *ratelimit.Limiter[cause]
 	pool         sync.Pool

@@ -53,7 +53,6 @@ func (p *Pipeline) readChunk(s *scratch, data []byte, t *tally) error {
 		s.wg.Add(1)
 		go p.readPart(part, &s.wg)
 	}
-	p.partsRead.Add(uint64(len(cuts)))
 	s.reader.Reset(data[:cuts[0].off])
 	err := p.read(s, t)
 	s.wg.Wait()

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"reflect"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/auditstream/auditstream/filter"
@@ -16,10 +17,14 @@ import (
 // parallelism parts of at least minPart bytes, and returns what the sink
 // got, the outcome and the counters, and how many parts were read on
 // goroutines of their own.
-func flushWith(t testing.TB, data []byte, parallelism, minPart int) ([]delivered, Outcome, Stats, uint64) {
+func flushWith(t testing.TB, data []byte, parallelism, minPart int) ([]delivered, Outcome, Stats, int) {
 	t.Helper()
 	f := &fakeSink{chunk: data, deliver: func(context.Context, []sink.Event) error { return nil }}
-	p, _ := newTestPipeline(t, f, func(c *Config) { c.FilterParallelism = parallelism })
+	var made countedProcessors
+	p, _ := newTestPipeline(t, f, func(c *Config) {
+		c.FilterParallelism = parallelism
+		made.wrap(c)
+	})
 	p.minPartBytes = minPart
 	out := p.Flush(data)
 	if f.aliased {
@@ -28,8 +33,25 @@ func flushWith(t testing.TB, data []byte, parallelism, minPart int) ([]delivered
 	if f.calls > 1 {
 		t.Fatalf("%d Deliver calls for one chunk; want one", f.calls)
 	}
-	return f.events(), out, p.Stats(), p.partsRead.Load()
+	return f.events(), out, p.Stats(), made.parts()
 }
+
+// countedProcessors counts the processors a pipeline makes. Each scratch has
+// its own, and a new pipeline's pool is empty, so on its first flush every
+// part read on a goroutine of its own makes one more than the flush's.
+type countedProcessors struct{ n atomic.Int32 }
+
+func (c *countedProcessors) wrap(cfg *Config) {
+	newProcessor := cfg.NewProcessor
+	cfg.NewProcessor = func() Processor {
+		c.n.Add(1)
+		return newProcessor()
+	}
+}
+
+// parts is the number of parts the first flush read on goroutines of their
+// own.
+func (c *countedProcessors) parts() int { return int(c.n.Load()) - 1 }
 
 // mixedChunk holds n events of every kind a chunk can carry: kept and
 // dropped events, parsed records, malformed events, records that are not
@@ -71,7 +93,7 @@ func TestSplitChunkMatchesSequential(t *testing.T) {
 		{2, 1}, {3, 1}, {8, 1}, {64, 1}, {2, len(c.b) / 2}, {4, len(c.b) / 3}, {2, len(c.b)},
 	} {
 		got, out, st, parts := flushWith(t, c.b, tc.parallelism, tc.minPart)
-		wantParts := uint64(min(tc.parallelism, len(c.b)/tc.minPart) - 1)
+		wantParts := min(tc.parallelism, len(c.b)/tc.minPart) - 1
 		if parts != wantParts {
 			t.Fatalf("parallelism %d, parts of %d bytes: %d parts on goroutines of their own; want %d",
 				tc.parallelism, tc.minPart, parts, wantParts)
@@ -182,8 +204,10 @@ func TestSplitPanicReachesTheFlush(t *testing.T) {
 			} else {
 				c.raw(boom)
 			}
+			var made countedProcessors
 			p, _ := newTestPipeline(t, &fakeSink{}, func(cfg *Config) {
 				cfg.NewProcessor = func() Processor { return panicky{pol.NewProcessor()} }
+				made.wrap(cfg)
 			})
 			p.minPartBytes = 1
 			got := func() (v any) {
@@ -194,7 +218,7 @@ func TestSplitPanicReachesTheFlush(t *testing.T) {
 			if got == nil || !strings.Contains(fmt.Sprint(got), "boom") {
 				t.Fatalf("Flush returned, or panicked with %v; want the part's panic", got)
 			}
-			if p.partsRead.Load() == 0 {
+			if made.parts() == 0 {
 				t.Fatal("the chunk was read in one piece")
 			}
 			// The pipeline still works: the scratches went back whole.

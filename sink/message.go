@@ -61,8 +61,12 @@ func stageIndex(stage string) int {
 }
 
 // keyOf returns the bytes of the configured key field of e; empty means none.
-func (s *Sink) keyOf(e *Event) []byte {
-	switch s.cfg.MessageKey {
+func (s *Sink) keyOf(e *Event) []byte { return KeyOf(s.cfg.MessageKey, e) }
+
+// KeyOf returns the bytes of e's field k names, the message key a Sink
+// configured with message_key k gives e; empty means none.
+func KeyOf(k KeyField, e *Event) []byte {
+	switch k {
 	case KeyAuditID:
 		return e.AuditID
 	case KeyNamespace:

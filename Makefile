@@ -68,9 +68,11 @@ vet:
 	$(GO) vet ./...
 
 # golangci-lint (configured in .golangci.yml: go vet, staticcheck, errcheck,
-# errorlint, gocritic, ...) pinned and built from the Go module proxy.
+# errorlint, gocritic, ...) pinned and built from the Go module proxy, after
+# the check that no tracked file reads a path outside the repository.
 GOLANGCI_LINT_VERSION ?= v2.15.0
 lint:
+	bash scripts/lint/self-contained.sh
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { echo "gofmt needed:"; gofmt -l $$(git ls-files '*.go'); exit 1; }
 	$(GO) run github.com/golangci/golangci-lint/v2/cmd/golangci-lint@$(GOLANGCI_LINT_VERSION) run ./...
 

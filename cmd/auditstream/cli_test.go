@@ -13,7 +13,8 @@ import (
 	"github.com/auditstream/auditstream/internal/testenv"
 )
 
-// testdata is the shared audit logs' folder, with a trailing slash.
+// testdata is the folder of the real audit logs (testdata/audit), with a
+// trailing slash.
 var testdata = testenv.AuditDir() + string(filepath.Separator)
 
 // runCLI runs the command line and returns its exit code, stdout and stderr.

@@ -1,5 +1,5 @@
 // Package testenv is what the tests and benchmarks of several packages
-// share: the audit logs of the shared test data, and a TestMain that keeps
+// share: the real audit logs of testdata/audit, and a TestMain that keeps
 // the apiserver's klog lines out of test output.
 package testenv
 
@@ -30,9 +30,9 @@ rules:
 - level: RequestResponse
 `
 
-// AuditLog returns the path of a file of shared/testdata/audit, the folder
-// laid beside the repository (its README says so), found from the module
-// root so that any package can use it.
+// AuditLog returns the path of a file of testdata/audit at the module root
+// (SOURCES.md there says where each comes from), found from the module root
+// so that any package can use it.
 func AuditLog(tb testing.TB, name string) string {
 	tb.Helper()
 	dir := AuditDir()
@@ -49,7 +49,7 @@ func AuditDir() string {
 	if err != nil {
 		return ""
 	}
-	return filepath.Join(root, "..", "shared", "testdata", "audit")
+	return filepath.Join(root, "testdata", "audit")
 }
 
 // Missing skips the test for lack of a dependency (what, and how to get
@@ -83,7 +83,7 @@ func ModuleRoot() (string, error) {
 	}
 }
 
-// ReadLines returns the lines of a shared audit log, each a copy.
+// ReadLines returns the lines of an audit log of testdata/audit, each a copy.
 func ReadLines(tb testing.TB, name string) [][]byte {
 	tb.Helper()
 	f, err := os.Open(AuditLog(tb, name))

@@ -109,7 +109,7 @@ func flushVsSink(b *testing.B, info kafkatest.Info, c *chunkedEvents, workers in
 		}
 		wg.Wait()
 	}
-	deliver := func(pt part) bool { return s.Deliver(context.Background(), pt.batch) == nil }
+	deliver := func(pt part) bool { _, err := s.Deliver(context.Background(), pt.batch); return err == nil }
 	flush := func(pt part) bool { return p.Flush(pt.data) == pipeline.Delivered }
 
 	// The broker's CPU time, when it is this checkout's local process.
@@ -183,8 +183,10 @@ func BenchmarkFlushCPU(b *testing.B) {
 // discardSink acknowledges every event at once.
 type discardSink struct{}
 
-func (discardSink) Deliver(context.Context, []sink.Event) error { return nil }
-func (discardSink) Close(context.Context) error                 { return nil }
+func (discardSink) Deliver(_ context.Context, e []sink.Event) (sink.Result, error) {
+	return sink.Result{Acked: len(e)}, nil
+}
+func (discardSink) Close(context.Context) error { return nil }
 
 // newBenchPipeline returns a pipeline over the keep-all policy and s that
 // filters a chunk in up to parts parts, keyed by audit ID as by default.

@@ -188,7 +188,7 @@ func benchSinkFor(b *testing.B, info kafkatest.Info, topic string, tune func(*si
 		b.Fatal(err)
 	}
 	b.Cleanup(func() { _ = s.Close(context.Background()) })
-	if err := s.Deliver(context.Background(), []sink.Event{{Value: []byte("{}"), Stage: sink.StagePanic, Level: "Metadata"}}); err != nil {
+	if _, err := s.Deliver(context.Background(), []sink.Event{{Value: []byte("{}"), Stage: sink.StagePanic, Level: "Metadata"}}); err != nil {
 		b.Fatal(err)
 	}
 	return s
@@ -213,7 +213,7 @@ func deliverAll(s *sink.Sink, evs []sink.Event, n, chunk, workers int) error {
 				for i := start; i < min(end, int64(n)); i++ {
 					batch = append(batch, evs[i%int64(len(evs))])
 				}
-				if err := s.Deliver(context.Background(), batch); err != nil {
+				if _, err := s.Deliver(context.Background(), batch); err != nil {
 					failed.Store(err)
 					return
 				}

@@ -35,14 +35,18 @@ const (
 // that were acknowledged, so consumers may see duplicates (same auditID and
 // stage), never a loss.
 //
+// The Result counts the events acknowledged, dead-lettered and dropped by
+// this call, also when it returns an error (the events of neither count are
+// then the ones not delivered).
+//
 // Deliver does not keep events or their byte slices after it returns. It is
 // safe to call from several goroutines at once.
-func (s *Sink) Deliver(ctx context.Context, events []Event) error {
+func (s *Sink) Deliver(ctx context.Context, events []Event) (res Result, err error) {
 	if len(events) == 0 {
-		return nil
+		return res, nil
 	}
 	if !s.enter() {
-		return ErrClosed
+		return res, ErrClosed
 	}
 	defer s.inflight.Done()
 
@@ -51,7 +55,7 @@ func (s *Sink) Deliver(ctx context.Context, events []Event) error {
 	defer cancel()
 	defer context.AfterFunc(s.stopCtx, cancel)()
 
-	b := s.build(events)
+	b := s.build(events, &res)
 	// kafka-go may go on holding messages of a WriteMessages call that gave
 	// up on its context: their buffers are then left to the collector.
 	first, reusable := b, true
@@ -66,17 +70,22 @@ func (s *Sink) Deliver(ctx context.Context, events []Event) error {
 	for i := range b.msgs {
 		b.msgs[i].Time = start
 	}
+	if len(b.msgs) == 0 {
+		// Every event was dropped while the batch was built (no dead-letter
+		// topic): nothing is left to send, and retrying would drop them again.
+		return res, nil
+	}
 	var cause error
 	for attempt := 0; len(b.msgs) > 0; attempt++ {
 		errs, early := s.send(ctx, b)
 		reusable = reusable && !early
-		next, retry, fatal := s.settle(b, errs, &cause)
+		next, retry, fatal := s.settle(b, errs, &cause, &res)
 		if fatal != nil {
-			return &DeliveryError{Failed: len(next.msgs), Total: len(events), Err: explain(fatal), After: time.Since(start)}
+			return res, &DeliveryError{Failed: len(next.msgs), Total: len(events), Err: explain(fatal), After: time.Since(start)}
 		}
 		b = next
 		if len(b.msgs) == 0 {
-			return nil
+			return res, nil
 		}
 		if !retry {
 			continue // only resends alone or to the dead-letter topic: no wait
@@ -94,7 +103,7 @@ func (s *Sink) Deliver(ctx context.Context, events []Event) error {
 			cause = fmt.Errorf("no acknowledgement from the brokers within the deadline (delivery_timeout %s): %w", s.cfg.DeliveryTimeout, ctx.Err())
 		}
 	}
-	return &DeliveryError{Failed: len(b.msgs), Total: len(events), Retryable: true, Err: cause, After: time.Since(start)}
+	return res, &DeliveryError{Failed: len(b.msgs), Total: len(events), Retryable: true, Err: cause, After: time.Since(start)}
 }
 
 // send writes every message once, one WriteMessages call per group (topic and
@@ -157,8 +166,9 @@ func write(ctx context.Context, w *kafka.Writer, msgs []kafka.Message, errs []er
 // settle counts the outcome of each message of b and returns the batch of
 // those to send again. retry reports whether any failed transiently (so the
 // next attempt should wait); fatal is set when the sink cannot deliver at all.
-// cause keeps the most telling transient error for the final report.
-func (s *Sink) settle(b *batch, errs []error, cause *error) (next *batch, retry bool, fatal error) {
+// cause keeps the most telling transient error for the final report; res
+// counts the messages whose fate is settled.
+func (s *Sink) settle(b *batch, errs []error, cause *error, res *Result) (next *batch, retry bool, fatal error) {
 	next = &batch{}
 	var sent [maxTopics + 1]struct{ n, bytes uint64 }
 	for i, err := range errs {
@@ -166,7 +176,9 @@ func (s *Sink) settle(b *batch, errs []error, cause *error) (next *batch, retry 
 		if err == nil {
 			if meta.dead {
 				s.counters[meta.origin].deadLettered.Add(1)
+				res.DeadLettered++
 			} else {
+				res.Acked++
 				sent[meta.origin].n++
 				sent[meta.origin].bytes += uint64(len(b.msgs[i].Value))
 			}
@@ -187,11 +199,13 @@ func (s *Sink) settle(b *batch, errs []error, cause *error) (next *batch, retry 
 			// message alone first, to learn whether it is the one.
 			if !meta.alone {
 				meta.alone, keep = true, true
-			} else {
-				keep = s.shrink(b, i)
+			} else if keep = s.shrink(b, i); !keep {
+				res.Dropped++
 			}
 		case classPermanent:
-			keep = s.deadLetter(b, i, err.Error())
+			if keep = s.deadLetter(b, i, err.Error()); !keep {
+				res.Dropped++
+			}
 		case classFatal:
 			if fatal == nil {
 				fatal = err

@@ -27,7 +27,7 @@ func TestDeliverRoundTrip(t *testing.T) {
 	// The same request seen at two stages: both must share a partition.
 	evs = append(evs, testEvent(7, StageRequestReceived, "Request", 900))
 	evs[7].Stage = StageResponseComplete
-	if err := s.Deliver(context.Background(), evs); err != nil {
+	if _, err := s.Deliver(context.Background(), evs); err != nil {
 		t.Fatalf("Deliver: %v", err)
 	}
 	recs := consume(t, c.ListenAddrs(), len(evs), stageTopics...)
@@ -82,7 +82,7 @@ func TestDeliverRetriesOnlyFailedMessages(t *testing.T) {
 	})
 	s, _ := newTestSink(t, testConfig(c.ListenAddrs()))
 	evs := testEvents(300, 800)
-	if err := s.Deliver(context.Background(), evs); err != nil {
+	if _, err := s.Deliver(context.Background(), evs); err != nil {
 		t.Fatalf("Deliver: %v", err)
 	}
 	recs := consume(t, c.ListenAddrs(), len(evs), stageTopics...)
@@ -116,7 +116,7 @@ func TestDeliverDeadline(t *testing.T) {
 	s, _ := newTestSink(t, cfg)
 	evs := testEvents(100, 700)
 	start := time.Now()
-	err := s.Deliver(context.Background(), evs)
+	_, err := s.Deliver(context.Background(), evs)
 	took := time.Since(start)
 	var de *DeliveryError
 	if !errors.As(err, &de) || !IsRetryable(err) {
@@ -149,7 +149,7 @@ func TestDeliverContextDeadline(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
 	defer cancel()
 	start := time.Now()
-	err := s.Deliver(ctx, testEvents(10, 700))
+	_, err := s.Deliver(ctx, testEvents(10, 700))
 	if !IsRetryable(err) || time.Since(start) > time.Second {
 		t.Fatalf("want a retryable error within 1s; got %v after %s", err, time.Since(start))
 	}
@@ -170,7 +170,7 @@ func TestDeliverPermanentErrorDeadLetters(t *testing.T) {
 	cfg.DeadLetterTopic = "dlq"
 	s, rec := newTestSink(t, cfg)
 	evs := testEvents(200, 700) // 4 of them Panic
-	if err := s.Deliver(context.Background(), evs); err != nil {
+	if _, err := s.Deliver(context.Background(), evs); err != nil {
 		t.Fatalf("Deliver: %v", err)
 	}
 	dead := consume(t, c.ListenAddrs(), 4, "dlq")
@@ -208,7 +208,7 @@ func TestDeliverPermanentErrorDrops(t *testing.T) {
 	})
 	s, rec := newTestSink(t, testConfig(c.ListenAddrs()))
 	for range 3 {
-		if err := s.Deliver(context.Background(), testEvents(100, 700)); err != nil {
+		if _, err := s.Deliver(context.Background(), testEvents(100, 700)); err != nil {
 			t.Fatalf("Deliver: %v", err)
 		}
 	}
@@ -246,7 +246,7 @@ func TestDeliverBrokerTooLarge(t *testing.T) {
 	for i := range evs {
 		evs[i].AuditID = []byte("same-partition") // one batch
 	}
-	if err := s.Deliver(context.Background(), evs); err != nil {
+	if _, err := s.Deliver(context.Background(), evs); err != nil {
 		t.Fatalf("Deliver: %v", err)
 	}
 	recs := consume(t, c.ListenAddrs(), len(evs), stageTopics[2])
@@ -285,7 +285,7 @@ func TestDeliverOversizedEvents(t *testing.T) {
 	huge := testEvent(5, StageResponseComplete, "Request", 1000)
 	huge.Value = []byte(strings.Replace(string(huge.Value), `"userAgent":"`, `"userAgent":"`+strings.Repeat("a", 9000), 1))
 
-	if err := s.Deliver(context.Background(), []Event{small, big, alone, meta, huge}); err != nil {
+	if _, err := s.Deliver(context.Background(), []Event{small, big, alone, meta, huge}); err != nil {
 		t.Fatalf("Deliver: %v", err)
 	}
 	recs := consume(t, c.ListenAddrs(), 3, stageTopics[2])
@@ -326,7 +326,7 @@ func TestDeliverUnknownStage(t *testing.T) {
 	c := newCluster(t)
 	s, _ := newTestSink(t, testConfig(c.ListenAddrs()))
 	ev := testEvent(1, "Bogus", "Metadata", 0)
-	if err := s.Deliver(context.Background(), []Event{ev, testEvent(2, StagePanic, "Metadata", 0)}); err != nil {
+	if _, err := s.Deliver(context.Background(), []Event{ev, testEvent(2, StagePanic, "Metadata", 0)}); err != nil {
 		t.Fatalf("Deliver: %v", err)
 	}
 	st := s.Stats()
@@ -352,7 +352,7 @@ func TestDeliverConcurrent(t *testing.T) {
 				// Sizes differ from call to call, so reused buffers
 				// are sometimes too small and sometimes too large.
 				evs := slices.Clone(all[lo : lo+per-k%3])
-				if err := s.Deliver(context.Background(), evs); err != nil {
+				if _, err := s.Deliver(context.Background(), evs); err != nil {
 					errs <- err
 				}
 				for i := range evs {
@@ -401,7 +401,10 @@ func TestCloseBounded(t *testing.T) {
 		t.Fatal(err)
 	}
 	delivered := make(chan error, 1)
-	go func() { delivered <- s.Deliver(context.Background(), testEvents(10, 500)) }()
+	go func() {
+		_, err := s.Deliver(context.Background(), testEvents(10, 500))
+		delivered <- err
+	}()
 	time.Sleep(300 * time.Millisecond)
 	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
 	defer cancel()
@@ -420,7 +423,7 @@ func TestCloseBounded(t *testing.T) {
 	case <-time.After(2 * time.Second):
 		t.Fatal("Deliver did not return after Close")
 	}
-	if err := s.Deliver(context.Background(), testEvents(1, 500)); !errors.Is(err, ErrClosed) || IsRetryable(err) {
+	if _, err := s.Deliver(context.Background(), testEvents(1, 500)); !errors.Is(err, ErrClosed) || IsRetryable(err) {
 		t.Errorf("Deliver after Close: want ErrClosed; got %v", err)
 	}
 }
@@ -435,7 +438,7 @@ func TestDeliverBrokerDown(t *testing.T) {
 	cfg.DeliveryTimeout = time.Second
 	s, _ := newTestSink(t, cfg)
 	start := time.Now()
-	err := s.Deliver(context.Background(), testEvents(5, 500))
+	_, err := s.Deliver(context.Background(), testEvents(5, 500))
 	if !IsRetryable(err) || time.Since(start) > 2*time.Second {
 		t.Fatalf("want a retryable error within 2s; got %v after %s", err, time.Since(start))
 	}
@@ -482,7 +485,7 @@ func TestDeliverTopicCreatedLater(t *testing.T) {
 			t.Error(err)
 		}
 	})
-	if err := s.Deliver(context.Background(), testEvents(100, 500)); err != nil {
+	if _, err := s.Deliver(context.Background(), testEvents(100, 500)); err != nil {
 		t.Fatalf("Deliver: %v", err)
 	}
 	if st := s.Stats().Topics["created-later"]; st.Sent != 2 || st.Retried == 0 {
@@ -507,7 +510,7 @@ func TestPartitionersMatchOtherClients(t *testing.T) {
 			cfg.Partitioner = v.p
 			s, _ := newTestSink(t, cfg)
 			evs := testEvents(200, 400)
-			if err := s.Deliver(context.Background(), evs); err != nil {
+			if _, err := s.Deliver(context.Background(), evs); err != nil {
 				t.Fatal(err)
 			}
 			tp := v.want.ForTopic("seven")

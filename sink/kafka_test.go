@@ -90,7 +90,7 @@ func TestKafkaRoundTrip(t *testing.T) {
 			s, _ := newTestSink(t, cfg)
 			evs := testEvents(400, 1500)
 			evs = append(evs, testEvent(10_001, StageResponseComplete, "Metadata", 0), testEvent(10_002, StageRequestReceived, "Request", 40_000))
-			if err := s.Deliver(context.Background(), evs); err != nil {
+			if _, err := s.Deliver(context.Background(), evs); err != nil {
 				t.Fatalf("Deliver: %v", err)
 			}
 			want := map[string]Event{}
@@ -132,7 +132,7 @@ func TestKafkaSASLSCRAM(t *testing.T) {
 	cfg.SASL = SASLConfig{Mechanism: SASLScramSHA512, Username: info.SCRAMUser, PasswordFile: writePassword(t, info.SCRAMPassword+"\n")}
 	s, rec := newTestSink(t, cfg)
 	evs := testEvents(50, 800)
-	if err := s.Deliver(context.Background(), evs); err != nil {
+	if _, err := s.Deliver(context.Background(), evs); err != nil {
 		t.Fatalf("Deliver over SASL_SSL: %v", err)
 	}
 	n := 0
@@ -169,7 +169,7 @@ func TestKafkaAuthFailures(t *testing.T) {
 			mod(&cfg)
 			s, rec := newTestSink(t, cfg)
 			start := time.Now()
-			err := s.Deliver(context.Background(), testEvents(5, 500))
+			_, err := s.Deliver(context.Background(), testEvents(5, 500))
 			if err == nil || IsRetryable(err) {
 				t.Fatalf("want a non-retryable error; got %v", err)
 			}
@@ -209,7 +209,7 @@ func TestKafkaBrokerLimits(t *testing.T) {
 	meta := testEvent(20_002, StageResponseComplete, "Metadata", 0)
 	meta.Value = []byte(strings.Replace(string(meta.Value), `"userAgent":"`, `"userAgent":"`+strings.Repeat("u", 6000), 1))
 	evs = append(evs, big, meta)
-	if err := s.Deliver(context.Background(), evs); err != nil {
+	if _, err := s.Deliver(context.Background(), evs); err != nil {
 		t.Fatalf("Deliver: %v", err)
 	}
 	recs := kcatConsume(t, info.Brokers[0], small)

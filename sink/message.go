@@ -91,8 +91,8 @@ func (s *Sink) numHeaders() int {
 // destination topic, then bulk before alone, so that the first attempt sends
 // contiguous sub-slices. Events that cannot be sent as they are (unknown stage,
 // too large) are truncated, or become dead-letter messages, or are dropped
-// (counted) here.
-func (s *Sink) build(events []Event) *batch {
+// (counted in Stats and res) here.
+func (s *Sink) build(events []Event, res *Result) *batch {
 	n := len(events)
 	arenaLen := 0
 	for i := range events {
@@ -176,6 +176,10 @@ func (s *Sink) build(events []Event) *batch {
 		meta.size = messageSize(m)
 
 		switch {
+		case e.DeadLetter != "":
+			if !s.deadLetter(b, i, e.DeadLetter) {
+				dropped = append(dropped, i)
+			}
 		case stage < 0:
 			if !s.deadLetter(b, i, "unknown stage "+quoteExcerpt(e.Stage)) {
 				dropped = append(dropped, i)
@@ -189,6 +193,7 @@ func (s *Sink) build(events []Event) *batch {
 	}
 	if len(dropped) > 0 {
 		b.remove(dropped)
+		res.Dropped += len(dropped)
 	}
 	b.sortByGroup(len(s.topics))
 	return b

@@ -21,7 +21,7 @@ func TestSASLMechanisms(t *testing.T) {
 			cfg.SASL = SASLConfig{Mechanism: mech, Username: "fluent", PasswordEnv: "TEST_KAFKA_PASSWORD"}
 			t.Setenv("TEST_KAFKA_PASSWORD", "s3cret-pw")
 			s, rec := newTestSink(t, cfg)
-			if err := s.Deliver(context.Background(), testEvents(20, 500)); err != nil {
+			if _, err := s.Deliver(context.Background(), testEvents(20, 500)); err != nil {
 				t.Fatalf("Deliver: %v", err)
 			}
 

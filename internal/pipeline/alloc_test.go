@@ -9,8 +9,10 @@ import (
 
 type discardSink struct{}
 
-func (discardSink) Deliver(context.Context, []sink.Event) error { return nil }
-func (discardSink) Close(context.Context) error                 { return nil }
+func (discardSink) Deliver(_ context.Context, e []sink.Event) (sink.Result, error) {
+	return sink.Result{Acked: len(e)}, nil
+}
+func (discardSink) Close(context.Context) error { return nil }
 
 // TestFlushAllocs: in steady state a flush allocates a fixed handful of
 // objects (its deadline's context and timer), whatever the number of events:

@@ -147,7 +147,7 @@ type fakeSink struct {
 	views   int
 }
 
-func (f *fakeSink) Deliver(ctx context.Context, events []sink.Event) error {
+func (f *fakeSink) Deliver(ctx context.Context, events []sink.Event) (sink.Result, error) {
 	f.mu.Lock()
 	f.calls++
 	for _, e := range events {
@@ -167,7 +167,7 @@ func (f *fakeSink) Deliver(ctx context.Context, events []sink.Event) error {
 	f.mu.Unlock()
 	if deliver != nil {
 		if err := deliver(ctx, events); err != nil {
-			return err
+			return sink.Result{}, err
 		}
 	}
 	f.mu.Lock()
@@ -176,7 +176,7 @@ func (f *fakeSink) Deliver(ctx context.Context, events []sink.Event) error {
 		f.got = append(f.got, delivered{string(e.Value), string(e.AuditID), string(e.Verb),
 			string(e.User), string(e.Namespace), string(e.Resource), e.Stage, e.Level})
 	}
-	return nil
+	return sink.Result{Acked: len(events)}, nil
 }
 
 func (f *fakeSink) Close(context.Context) error {

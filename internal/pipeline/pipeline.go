@@ -20,9 +20,10 @@ type Processor interface {
 }
 
 // Sink is the part of *sink.Sink the pipeline uses. Deliver must be safe for
-// concurrent calls and must hold no reference to the events once it returns.
+// concurrent calls and must hold no reference to the events once it returns;
+// its Result counts what it did with them, also when it fails.
 type Sink interface {
-	Deliver(ctx context.Context, events []sink.Event) error
+	Deliver(ctx context.Context, events []sink.Event) (sink.Result, error)
 	Close(ctx context.Context) error
 }
 
@@ -180,10 +181,14 @@ func (p *Pipeline) put(s *scratch) {
 func (p *Pipeline) deliver(s *scratch, t *tally) Outcome {
 	events := s.buildEvents()
 	ctx, cancel := context.WithTimeout(context.Background(), p.cfg.FlushTimeout)
-	err := p.cfg.Sink.Deliver(ctx, events)
+	res, err := p.cfg.Sink.Deliver(ctx, events)
 	cancel()
+	// Only what Kafka acknowledged counts as delivered, also from a call
+	// that failed for the rest of its events.
+	t.delivered += uint64(res.Acked)
+	t.deadLettered += uint64(res.DeadLettered)
+	t.sinkDropped += uint64(res.Dropped)
 	if err == nil {
-		t.delivered += uint64(len(events))
 		return Delivered
 	}
 	if p.retryable(err) {

@@ -277,7 +277,7 @@ func TestSummaryLine(t *testing.T) {
 	p.Flush((&chunkBuilder{v2: true}).raw(auditLine(1, "ResponseComplete", "alice", "get", "default", "pods")).b)
 	time.Sleep(100 * time.Millisecond)
 	want := "[ info] [output:auditstream:test.0] summary: chunks=1 events=1 kept=1 dropped_by_policy=0 malformed=0 " +
-		"parsed_records=0 delivered=1 retried_flushes=0 failed_flushes=0 unreadable_chunks=0 sent{k8s-audit.ResponseComplete}=1"
+		"parsed_records=0 delivered=1 retried_flushes=0 failed_flushes=0 unreadable_chunks=0 dead_lettered=0 dropped_undeliverable=0 sent{k8s-audit.ResponseComplete}=1"
 	if !strings.Contains(logs.String(), want) {
 		t.Fatalf("no summary line %q in\n%s", want, logs)
 	}

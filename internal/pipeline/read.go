@@ -13,6 +13,9 @@ import (
 type tally struct {
 	events, parsed, kept, dropped, malformed uint64
 	delivered, retries, failures, unreadable uint64
+	// deadLettered and sinkDropped are events the sink sent to the
+	// dead-letter topic, or dropped for want of one.
+	deadLettered, sinkDropped uint64
 }
 
 func (p *Pipeline) add(t *tally) {
@@ -27,6 +30,8 @@ func (p *Pipeline) add(t *tally) {
 	c.retries.Add(t.retries)
 	c.failures.Add(t.failures)
 	c.unreadable.Add(t.unreadable)
+	c.deadLettered.Add(t.deadLettered)
+	c.sinkDropped.Add(t.sinkDropped)
 }
 
 func (t *tally) merge(o *tally) {
@@ -39,6 +44,8 @@ func (t *tally) merge(o *tally) {
 	t.retries += o.retries
 	t.failures += o.failures
 	t.unreadable += o.unreadable
+	t.deadLettered += o.deadLettered
+	t.sinkDropped += o.sinkDropped
 }
 
 // read walks the rest of the chunk s.reader was given and collects its kept

@@ -14,16 +14,21 @@ type Stats struct {
 	Kept       uint64 // events the policy kept
 	Dropped    uint64 // events the policy dropped (level None or stage omitted)
 	Malformed  uint64 // records or events that could not be read; never shipped
-	Delivered  uint64 // kept events the sink accepted
+	Delivered  uint64 // events Kafka acknowledged on their stage topic
 	Retries    uint64 // flushes that ended in Retry
 	Failures   uint64 // flushes that ended in Failed
 	Unreadable uint64 // chunks whose framing broke part way (their tail is lost, uncounted)
+	// DeadLettered events were acknowledged by the dead-letter topic;
+	// SinkDropped ones could not be sent and had no dead-letter topic.
+	DeadLettered uint64
+	SinkDropped  uint64
 }
 
 // counters are the live, concurrently updated form of Stats.
 type counters struct {
 	chunks, events, parsed, kept, dropped, malformed atomic.Uint64
 	delivered, retries, failures, unreadable         atomic.Uint64
+	deadLettered, sinkDropped                        atomic.Uint64
 }
 
 func (c *counters) snapshot() Stats {
@@ -38,6 +43,9 @@ func (c *counters) snapshot() Stats {
 		Retries:    c.retries.Load(),
 		Failures:   c.failures.Load(),
 		Unreadable: c.unreadable.Load(),
+
+		DeadLettered: c.deadLettered.Load(),
+		SinkDropped:  c.sinkDropped.Load(),
 	}
 }
 
@@ -52,7 +60,8 @@ func (s Stats) AppendText(b []byte) []byte {
 		{"dropped_by_policy", s.Dropped}, {"malformed", s.Malformed},
 		{"parsed_records", s.Parsed}, {"delivered", s.Delivered},
 		{"retried_flushes", s.Retries}, {"failed_flushes", s.Failures},
-		{"unreadable_chunks", s.Unreadable},
+		{"unreadable_chunks", s.Unreadable}, {"dead_lettered", s.DeadLettered},
+		{"dropped_undeliverable", s.SinkDropped},
 	}
 	for i, p := range pairs {
 		if i > 0 {

@@ -64,7 +64,7 @@ func deliverUntilDone(t *testing.T, s *sink.Sink, evs []sink.Event, failures *at
 	giveUp := time.Now().Add(4 * time.Minute)
 	for {
 		start := time.Now()
-		err := s.Deliver(context.Background(), evs)
+		_, err := s.Deliver(context.Background(), evs)
 		took := time.Since(start)
 		if err == nil {
 			return

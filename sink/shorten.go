@@ -4,6 +4,8 @@ import (
 	"strconv"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/segmentio/kafka-go"
 )
 
 // shortenedKey is the annotation appendShortened adds to an event it edited:
@@ -315,4 +317,35 @@ func arrayValues(b []byte, i int, out []span) []span {
 		i = skipWS(b, i+1)
 	}
 	return out
+}
+
+// shorten cuts the client-chosen strings of message m so that it fits
+// MaxMessageBytes, and reports whether it now does; if not, m.Value is
+// unchanged, so that a dead letter keeps the start of the event as it was.
+// A message that fits already is here because the broker refused it, with a
+// limit (the topic's max.message.bytes) the sink does not know: its strings
+// are cut as far as minKept, and the broker judges again.
+func (s *Sink) shorten(m *kafka.Message, meta *msgMeta) bool {
+	overhead := int(meta.size) - len(m.Value)
+	limit := 0
+	if int(meta.size) > s.cfg.MaxMessageBytes {
+		limit = s.cfg.MaxMessageBytes - overhead
+	}
+	v, ok := appendShortened(make([]byte, 0, len(m.Value)+shortenedAnnotationReserve), m.Value, limit)
+	if !ok {
+		return false // nothing to cut
+	}
+	// Set even when the cut is not enough: the dead letter then says the
+	// event was too large even after truncation.
+	meta.shortened = true
+	if overhead+len(v) > s.cfg.MaxMessageBytes {
+		return false
+	}
+	m.Value = v
+	meta.size = messageSize(m)
+	if !meta.truncated {
+		// Counted once per event, whether bodies, strings or both went.
+		s.counters[meta.origin].truncated.Add(1)
+	}
+	return true
 }

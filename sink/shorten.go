@@ -69,12 +69,17 @@ type shortenableField struct {
 //     Impersonate-Uid and Impersonate-User headers, all client-chosen. The
 //     impersonated username is who acted, so it is cut last.
 //
-// Never shortened: auditID, verb, stage, level and the timestamps (short and
-// server-set or validated), user.username and user.groups (who made the
+// Never shortened: auditID (a client may send its own Audit-ID, kept whole
+// by the apiserver, but it joins an event's stages and is also the message
+// key and a header, so cutting the value's copy would neither save enough
+// nor leave the event findable), verb, stage, level and the timestamps
+// (short, server-set), user.username and user.groups (who made the
 // request, decided by an authenticator, not by the request), objectRef
 // resource, namespace, apiGroup and apiVersion (what was acted on, bounded
-// by the API's names), sourceIPs (each a parsed IP address; only their
-// number is client-controlled, through X-Forwarded-For), and annotations:
+// by the API's names), sourceIPs (each a parsed IP address, so nothing to
+// cut; only their number is client-chosen, through X-Forwarded-For, and
+// dropping addresses would hide hops while a marker entry would not parse
+// as an address: such an event is dead-lettered), and annotations:
 // they record the decisions of the authorizer and the admission chain, which
 // the cluster's operator configures, and the apiserver's own truncation
 // keeps them too.

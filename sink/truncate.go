@@ -179,19 +179,29 @@ func skipWS(b []byte, i int) int {
 }
 
 // skipString returns the index just past the string that starts at b[i].
+// It jumps from quote to quote (bytes.IndexByte) rather than reading each
+// byte, as it crosses the megabyte-long strings of the events that need
+// truncating: a quote ends the string when an even number of backslashes
+// precedes it.
 func skipString(b []byte, i int) (int, bool) {
 	if i >= len(b) || b[i] != '"' {
 		return 0, false
 	}
-	for i++; i < len(b); i++ {
-		switch b[i] {
-		case '\\':
-			i++
-		case '"':
+	start := i + 1
+	for i = start; ; i++ {
+		q := bytes.IndexByte(b[i:], '"')
+		if q < 0 {
+			return 0, false
+		}
+		i += q
+		backslashes := 0
+		for j := i - 1; j >= start && b[j] == '\\'; j-- {
+			backslashes++
+		}
+		if backslashes%2 == 0 {
 			return i + 1, true
 		}
 	}
-	return 0, false
 }
 
 // skipValue returns the index just past the value that starts at b[i]. It

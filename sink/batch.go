@@ -68,6 +68,8 @@ type msgMeta struct {
 	// bodies: level Request or RequestResponse, so truncation applies.
 	bodies    bool
 	truncated bool
+	// shortened: its client-chosen strings were cut (appendShortened).
+	shortened bool
 	dead      bool // a dead-letter message
 }
 

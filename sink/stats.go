@@ -21,7 +21,8 @@ type TopicStats struct {
 	// Retried counts sends repeated after a transient failure, once per
 	// message and attempt.
 	Retried uint64
-	// Truncated events lost requestObject and responseObject to fit
+	// Truncated events lost requestObject and responseObject, or had
+	// their client-chosen strings shortened, or both, to fit
 	// max_message_bytes (they are also in Sent, DeadLettered or Dropped).
 	Truncated uint64
 	// DeadLettered events were acknowledged on the dead-letter topic.

@@ -139,10 +139,13 @@ type Config struct {
 	// max_message_bytes. Default 1000000 (librdkafka's message.max.bytes).
 	MaxMessageBytes int
 
-	// DeadLetterTopic receives events that cannot be delivered for a reason
-	// retrying cannot fix, with an "error" header saying why; empty drops them
-	// (counted in Stats, logged once per cause and minute). Key
-	// dead_letter_topic. Default empty.
+	// DeadLetterTopic receives the events that no retry can deliver (too
+	// large even after truncation, a record the broker rejects, a line that
+	// is not an audit event), with headers saying why (error,
+	// original_topic). Empty turns dead-lettering off: such events are then
+	// dropped (counted in Stats, logged once per cause and minute). Key
+	// dead_letter_topic, where the value none turns it off. Default
+	// DefaultDeadLetterTopic: an audit trail must not lose events silently.
 	DeadLetterTopic string
 
 	// ClusterName, when set, is sent in the "cluster" header of every message.
@@ -154,9 +157,11 @@ type Config struct {
 	// Key delivery_timeout. Default 30s.
 	DeliveryTimeout time.Duration
 
-	// AutoCreateTopics asks the broker to create missing topics (the broker's
-	// auto.create.topics.enable must allow it). Key auto_create_topics.
-	// Default false: a missing topic is retried until DeliveryTimeout.
+	// AutoCreateTopics asks the broker to create missing topics, as the Java
+	// client and librdkafka do by default: the broker's
+	// auto.create.topics.enable decides. A missing topic the broker does not
+	// create is logged as an error and retried until DeliveryTimeout, then
+	// the batch is handed back. Key auto_create_topics. Default true.
 	AutoCreateTopics bool
 
 	// ClientID is sent to the brokers to identify this producer in their logs
@@ -206,21 +211,32 @@ type SASLConfig struct {
 	PasswordEnv string
 }
 
+// DefaultDeadLetterTopic is the dead-letter topic unless dead_letter_topic
+// says otherwise.
+const DefaultDeadLetterTopic = "k8s-audit.dead-letter"
+
+// DeadLetterOff is the dead_letter_topic value that turns dead-lettering off
+// (Config.DeadLetterTopic empty). An empty value cannot: Fluent Bit passes an
+// unset key as empty, which keeps the default.
+const DeadLetterOff = "none"
+
 // DefaultConfig returns the defaults of every setting. Brokers is left empty:
 // it has no sensible default.
 func DefaultConfig() Config {
 	return Config{
-		Topic:           "k8s-audit.{stage}",
-		MessageKey:      KeyAuditID,
-		Partitioner:     PartitionMurmur2,
-		Compression:     CompressionSnappy,
-		RequiredAcks:    AcksAll,
-		BatchSize:       1000,
-		BatchBytes:      1000000,
-		Linger:          0,
-		MaxMessageBytes: 1000000,
-		DeliveryTimeout: 30 * time.Second,
-		ClientID:        "auditstream",
+		Topic:            "k8s-audit.{stage}",
+		MessageKey:       KeyAuditID,
+		Partitioner:      PartitionMurmur2,
+		Compression:      CompressionSnappy,
+		RequiredAcks:     AcksAll,
+		BatchSize:        1000,
+		BatchBytes:       1000000,
+		Linger:           0,
+		MaxMessageBytes:  1000000,
+		DeadLetterTopic:  DefaultDeadLetterTopic,
+		DeliveryTimeout:  30 * time.Second,
+		AutoCreateTopics: true,
+		ClientID:         "auditstream",
 	}
 }
 
@@ -281,7 +297,8 @@ func (c *Config) Validate() error {
 		}
 		for _, stage := range stages {
 			if c.TopicFor(stage) == c.DeadLetterTopic {
-				return fmt.Errorf("dead_letter_topic: %q is also the topic of stage %s", c.DeadLetterTopic, stage)
+				return fmt.Errorf("dead_letter_topic: %q is also the topic of stage %s (name another topic, or %s to turn dead-lettering off)",
+					c.DeadLetterTopic, stage, DeadLetterOff)
 			}
 		}
 	}

@@ -206,7 +206,9 @@ func TestDeliverPermanentErrorDrops(t *testing.T) {
 		}
 		return nil, nil, false
 	})
-	s, rec := newTestSink(t, testConfig(c.ListenAddrs()))
+	cfg := testConfig(c.ListenAddrs())
+	cfg.DeadLetterTopic = ""
+	s, rec := newTestSink(t, cfg)
 	for range 3 {
 		if _, err := s.Deliver(context.Background(), testEvents(100, 700)); err != nil {
 			t.Fatalf("Deliver: %v", err)
@@ -324,7 +326,9 @@ func TestDeliverOversizedEvents(t *testing.T) {
 
 func TestDeliverUnknownStage(t *testing.T) {
 	c := newCluster(t)
-	s, _ := newTestSink(t, testConfig(c.ListenAddrs()))
+	cfg := testConfig(c.ListenAddrs())
+	cfg.DeadLetterTopic = ""
+	s, _ := newTestSink(t, cfg)
 	ev := testEvent(1, "Bogus", "Metadata", 0)
 	if _, err := s.Deliver(context.Background(), []Event{ev, testEvent(2, StagePanic, "Metadata", 0)}); err != nil {
 		t.Fatalf("Deliver: %v", err)
@@ -458,8 +462,46 @@ func TestCheck(t *testing.T) {
 	cfg := testConfig(c.ListenAddrs())
 	cfg.TopicPanic = "missing"
 	s2, _ := newTestSink(t, cfg)
-	if err := s2.Check(ctx); err == nil || !strings.Contains(err.Error(), `"missing"`) {
-		t.Errorf("Check: want an error naming the missing topic; got %v", err)
+	if err := s2.Check(ctx); err == nil || !strings.Contains(err.Error(), `"missing"`) ||
+		!strings.Contains(err.Error(), "auto.create.topics.enable") {
+		t.Errorf("Check: want an error naming the missing topic and what to do; got %v", err)
+	}
+}
+
+// With auto_create_topics (the default), Check has the brokers create the
+// missing topics, the default dead-letter topic among them, so that it exists
+// before the first event needs it.
+func TestCheckCreatesTopics(t *testing.T) {
+	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.AllowAutoTopicCreation(), kfake.SeedTopics(3, stageTopics[:3]...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	s, _ := newTestSink(t, testConfig(c.ListenAddrs()))
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := s.Check(ctx); err != nil {
+		t.Fatalf("Check: %v", err)
+	}
+	cl, err := kgo.NewClient(kgo.SeedBrokers(c.ListenAddrs()...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	req := kmsg.NewPtrMetadataRequest()
+	for _, topic := range []string{stageTopics[3], DefaultDeadLetterTopic} {
+		rt := kmsg.NewMetadataRequestTopic()
+		rt.Topic = kmsg.StringPtr(topic)
+		req.Topics = append(req.Topics, rt)
+	}
+	res, err := req.RequestWith(ctx, cl)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, rt := range res.Topics {
+		if rt.ErrorCode != 0 {
+			t.Errorf("topic %s was not created: %v", *rt.Topic, kerr.ErrorForCode(rt.ErrorCode))
+		}
 	}
 }
 

@@ -25,10 +25,10 @@
 //	batch_bytes                 bytes per partition batch            1000000
 //	linger                      wait for a fuller batch              0
 //	max_message_bytes           larger events are truncated          1000000
-//	dead_letter_topic           for undeliverable events             (drop and count)
+//	dead_letter_topic           for undeliverable events; none: off  k8s-audit.dead-letter
 //	cluster_name                "cluster" header                     (no header)
 //	delivery_timeout            bound of one Deliver call            30s
-//	auto_create_topics          ask the broker to create topics      off
+//	auto_create_topics          ask the broker to create topics      on
 //	client_id                   client id sent to the brokers        auditstream
 //	kafka_tls                   TLS to the brokers                   on if any kafka_* TLS key is set
 //	kafka_ca_file               PEM CAs of the brokers               (system pool)

@@ -2,7 +2,6 @@ package sink
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strings"
 	"sync"
@@ -126,7 +125,7 @@ func New(cfg Config, log Logger) (*Sink, error) { //nolint:gocritic // hugeParam
 		log(LogWarn, fmt.Sprintf("sasl_mechanism %s without kafka_tls: credentials and audit events cross the network in clear text", cfg.SASL.Mechanism))
 	}
 	if cfg.DeadLetterTopic == "" {
-		log(LogInfo, "dead_letter_topic is not set: events that cannot be delivered (too large, refused) are dropped and counted")
+		log(LogWarn, "dead_letter_topic is none: events that no retry can deliver (too large, a record the broker rejects) are dropped, counted and logged")
 	}
 	log(LogInfo, fmt.Sprintf("kafka sink: brokers %s, topics %s, key %s, partitioner %s, compression %s, acks %s, tls %t, sasl %q",
 		strings.Join(cfg.Brokers, ","), strings.Join(s.topics, ","), cfg.MessageKey, cfg.Partitioner,
@@ -220,33 +219,6 @@ func (s *Sink) Stats() Stats {
 		st.Topics[""] = u
 	}
 	return st
-}
-
-// Check asks the brokers for the metadata of every configured topic, within
-// ctx: it reports, at start rather than at the first flush, brokers that cannot
-// be reached, rejected credentials or certificates, and missing topics. Its
-// error is classified like Deliver's (IsRetryable).
-func (s *Sink) Check(ctx context.Context) error {
-	client := &kafka.Client{Addr: kafka.TCP(s.cfg.Brokers...), Transport: s.transport}
-	res, err := client.Metadata(ctx, &kafka.MetadataRequest{Topics: s.topics})
-	if err != nil {
-		retryable := classify(err) != classFatal
-		if !retryable {
-			err = explain(err)
-		}
-		return &DeliveryError{Retryable: retryable, Err: fmt.Errorf("cannot read metadata from %s: %w", strings.Join(s.cfg.Brokers, ","), err)}
-	}
-	var errs []error
-	for _, t := range res.Topics {
-		if t.Error != nil {
-			errs = append(errs, fmt.Errorf("topic %q: %w", t.Name, t.Error))
-		}
-	}
-	if len(errs) > 0 {
-		err := errors.Join(errs...)
-		return &DeliveryError{Retryable: classify(err) == classRetryable, Err: err}
-	}
-	return nil
 }
 
 // Close waits for the Deliver calls in progress to finish, until ctx is done;

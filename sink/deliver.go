@@ -79,9 +79,9 @@ func (s *Sink) Deliver(ctx context.Context, events []Event) (res Result, err err
 	for attempt := 0; len(b.msgs) > 0; attempt++ {
 		errs, early := s.send(ctx, b)
 		reusable = reusable && !early
-		next, retry, fatal := s.settle(b, errs, &cause, &res)
-		if fatal != nil {
-			return res, &DeliveryError{Failed: len(next.msgs), Total: len(events), Err: explain(fatal), After: time.Since(start)}
+		next, retry, h := s.settle(b, errs, &cause, &res)
+		if h != nil {
+			return res, &DeliveryError{Failed: len(next.msgs), Total: len(events), Retryable: h.retryable, Err: h.err, After: time.Since(start)}
 		}
 		b = next
 		if len(b.msgs) == 0 {
@@ -163,14 +163,25 @@ func write(ctx context.Context, w *kafka.Writer, msgs []kafka.Message, errs []er
 	return isContextErr(err)
 }
 
+// halt is why a Deliver call stops before its deadline: no retry within the
+// call can help.
+type halt struct {
+	err error
+	// retryable: a change on the brokers can fix it (a refused topic), so
+	// the caller is to keep the batch and hand it again later.
+	retryable bool
+}
+
 // settle counts the outcome of each message of b and returns the batch of
 // those to send again. retry reports whether any failed transiently (so the
-// next attempt should wait); fatal is set when the sink cannot deliver at all.
-// cause keeps the most telling transient error for the final report; res
-// counts the messages whose fate is settled.
-func (s *Sink) settle(b *batch, errs []error, cause *error, res *Result) (next *batch, retry bool, fatal error) {
+// next attempt should wait); h is set when the call is to stop: the sink
+// cannot deliver at all, or the brokers refuse a topic. cause keeps the most
+// telling transient error for the final report; res counts the messages whose
+// fate is settled.
+func (s *Sink) settle(b *batch, errs []error, cause *error, res *Result) (next *batch, retry bool, h *halt) {
 	next = &batch{}
 	var sent [maxTopics + 1]struct{ n, bytes uint64 }
+	var fatal, refusal error
 	for i, err := range errs {
 		meta := &b.meta[i]
 		if err == nil {
@@ -202,9 +213,20 @@ func (s *Sink) settle(b *batch, errs []error, cause *error, res *Result) (next *
 			} else if keep = s.shrink(b, i); !keep {
 				res.Dropped++
 			}
-		case classPermanent:
-			if keep = s.deadLetter(b, i, err.Error()); !keep {
+		case classBadRecord:
+			// The broker rejects a whole batch for one bad record.
+			if !meta.alone {
+				meta.alone, keep = true, true
+			} else if keep = s.deadLetter(b, i, err.Error()); !keep {
 				res.Dropped++
+			}
+		case classRefused:
+			keep = true
+			topic := s.topicName(meta.dest)
+			s.counters[meta.origin].refused.Add(1)
+			s.logRefusal(topic, err)
+			if refusal == nil {
+				refusal = fmt.Errorf("kafka refuses topic %q (%s): %w", topic, refusalHint(err), err)
 			}
 		case classFatal:
 			if fatal == nil {
@@ -223,8 +245,11 @@ func (s *Sink) settle(b *batch, errs []error, cause *error, res *Result) (next *
 			s.counters[t].sentBytes.Add(sent[t].bytes)
 		}
 	}
-	if fatal != nil {
-		return next, false, fatal
+	switch {
+	case fatal != nil:
+		return next, false, &halt{err: explain(fatal)}
+	case refusal != nil:
+		return next, false, &halt{err: refusal, retryable: true}
 	}
 	next.sortByGroup(len(s.topics))
 	return next, retry, nil
@@ -270,6 +295,16 @@ func (s *Sink) logOutcome(outcome string, t int8, reason string) {
 	key := outcome + "\x00" + s.topicName(t) + "\x00" + reason
 	if n, ok := s.limiter.Allow(key, 1, time.Now()); ok {
 		s.log(LogWarn, fmt.Sprintf("%s %d event(s) of topic %q since the last report of this cause: %s", outcome, n, s.topicName(t), reason))
+	}
+}
+
+// logRefusal logs, as an error, that the brokers refused an event of topic,
+// at most once a minute per topic and error.
+func (s *Sink) logRefusal(topic string, err error) {
+	key := "refused\x00" + topic + "\x00" + err.Error()
+	if n, ok := s.limiter.Allow(key, 1, time.Now()); ok {
+		s.log(LogError, fmt.Sprintf("kafka refused %d event(s) of topic %q since the last report of this cause: %v; %s. "+
+			"Their chunks are kept and retried until this is fixed", n, topic, err, refusalHint(err)))
 	}
 }
 

@@ -26,9 +26,14 @@ type TopicStats struct {
 	Truncated uint64
 	// DeadLettered events were acknowledged on the dead-letter topic.
 	DeadLettered uint64
-	// Dropped events were given up: too large or permanently refused, and no
-	// dead-letter topic took them.
+	// Dropped events were given up: too large or a record the broker
+	// rejects, and no dead-letter topic took them.
 	Dropped uint64
+	// Refused counts events the brokers refused for their topic (not
+	// authorized, invalid topic, policy): their Deliver call returned a
+	// retryable error, so they are pending, not lost. Once per event and
+	// call.
+	Refused uint64
 }
 
 // Total sums the counters of every topic.
@@ -41,6 +46,7 @@ func (s Stats) Total() TopicStats {
 		t.Truncated += v.Truncated
 		t.DeadLettered += v.DeadLettered
 		t.Dropped += v.Dropped
+		t.Refused += v.Refused
 	}
 	return t
 }
@@ -48,7 +54,7 @@ func (s Stats) Total() TopicStats {
 // counters are one topic's live counters. Deliver adds to them once per topic
 // and round, not once per message.
 type counters struct {
-	sent, sentBytes, retried, truncated, deadLettered, dropped atomic.Uint64
+	sent, sentBytes, retried, truncated, deadLettered, dropped, refused atomic.Uint64
 }
 
 func (c *counters) snapshot() TopicStats {
@@ -59,5 +65,6 @@ func (c *counters) snapshot() TopicStats {
 		Truncated:    c.truncated.Load(),
 		DeadLettered: c.deadLettered.Load(),
 		Dropped:      c.dropped.Load(),
+		Refused:      c.refused.Load(),
 	}
 }

@@ -69,6 +69,9 @@ type msgMeta struct {
 	bodies    bool
 	truncated bool
 	dead      bool // a dead-letter message
+	// retried: counted in Retried already, by an earlier attempt of the
+	// same call.
+	retried bool
 }
 
 // remove deletes the messages at the ascending indexes idx.

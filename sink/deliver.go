@@ -199,7 +199,15 @@ func (s *Sink) settle(b *batch, errs []error, cause *error, res *Result) (next *
 		switch classify(err) {
 		case classRetryable:
 			keep, retry = true, true
-			s.counters[meta.origin].retried.Add(1)
+			c := s.counters[meta.origin]
+			c.resends.Add(1)
+			if !meta.retried {
+				meta.retried = true
+				c.retried.Add(1)
+			}
+			if errors.Is(err, kafka.UnknownTopicOrPartition) {
+				s.logMissingTopic(s.topicName(meta.dest))
+			}
 			// The context's own deadline says less than what failed
 			// before it.
 			if *cause == nil || !isContextErr(err) {
@@ -295,6 +303,16 @@ func (s *Sink) logOutcome(outcome string, t int8, reason string) {
 	key := outcome + "\x00" + s.topicName(t) + "\x00" + reason
 	if n, ok := s.limiter.Allow(key, 1, time.Now()); ok {
 		s.log(LogWarn, fmt.Sprintf("%s %d event(s) of topic %q since the last report of this cause: %s", outcome, n, s.topicName(t), reason))
+	}
+}
+
+// logMissingTopic logs, as an error, that topic does not exist, with what to
+// do, at most once a minute per topic: a missing topic is retried within
+// every call, and would otherwise go unexplained until delivery_timeout.
+func (s *Sink) logMissingTopic(topic string) {
+	if n, ok := s.limiter.Allow("missing\x00"+topic, 1, time.Now()); ok {
+		s.log(LogError, fmt.Sprintf("topic %q does not exist (%s); %d send(s) to it failed since the last report. "+
+			"Its events are retried until delivery_timeout, then their chunk is kept", topic, s.missingTopicHint(), n))
 	}
 }
 

@@ -254,8 +254,8 @@ func (s *Sink) Close(ctx context.Context) error {
 	s.stop()
 	s.transport.CloseIdleConnections()
 	st := s.Stats().Total()
-	s.log(LogInfo, fmt.Sprintf("kafka sink closed: sent %d, retried %d, truncated %d, dead-lettered %d, dropped %d, refused %d",
-		st.Sent, st.Retried, st.Truncated, st.DeadLettered, st.Dropped, st.Refused))
+	s.log(LogInfo, fmt.Sprintf("kafka sink closed: sent %d, retried %d (%d resends), truncated %d, dead-lettered %d, dropped %d, refused %d",
+		st.Sent, st.Retried, st.Resends, st.Truncated, st.DeadLettered, st.Dropped, st.Refused))
 	return err
 }
 

@@ -18,9 +18,11 @@ type TopicStats struct {
 	// Sent events were acknowledged on their topic; SentBytes are their
 	// value bytes.
 	Sent, SentBytes uint64
-	// Retried counts sends repeated after a transient failure, once per
-	// message and attempt.
-	Retried uint64
+	// Retried counts events sent again after a transient failure, once per
+	// event and Deliver call however many attempts it took (and again when
+	// the caller hands the event again). Resends counts every attempt
+	// after the first, per event: how hard the sink pressed the brokers.
+	Retried, Resends uint64
 	// Truncated events lost requestObject and responseObject to fit
 	// max_message_bytes (they are also in Sent, DeadLettered or Dropped).
 	Truncated uint64
@@ -43,6 +45,7 @@ func (s Stats) Total() TopicStats {
 		t.Sent += v.Sent
 		t.SentBytes += v.SentBytes
 		t.Retried += v.Retried
+		t.Resends += v.Resends
 		t.Truncated += v.Truncated
 		t.DeadLettered += v.DeadLettered
 		t.Dropped += v.Dropped
@@ -54,7 +57,7 @@ func (s Stats) Total() TopicStats {
 // counters are one topic's live counters. Deliver adds to them once per topic
 // and round, not once per message.
 type counters struct {
-	sent, sentBytes, retried, truncated, deadLettered, dropped, refused atomic.Uint64
+	sent, sentBytes, retried, resends, truncated, deadLettered, dropped, refused atomic.Uint64
 }
 
 func (c *counters) snapshot() TopicStats {
@@ -62,6 +65,7 @@ func (c *counters) snapshot() TopicStats {
 		Sent:         c.sent.Load(),
 		SentBytes:    c.sentBytes.Load(),
 		Retried:      c.retried.Load(),
+		Resends:      c.resends.Load(),
 		Truncated:    c.truncated.Load(),
 		DeadLettered: c.deadLettered.Load(),
 		Dropped:      c.dropped.Load(),

@@ -18,7 +18,12 @@ import (
 // brokers to create the missing ones, as the first message to each would, so
 // that the dead-letter topic exists before anything needs it. Its error is
 // classified like Deliver's (IsRetryable).
-func (s *Sink) Check(ctx context.Context) error {
+func (s *Sink) Check(ctx context.Context) (err error) {
+	defer func() { err = s.redact.err(err) }()
+	return s.check(ctx)
+}
+
+func (s *Sink) check(ctx context.Context) error {
 	addr := kafka.TCP(s.cfg.Brokers...)
 	req := &metadata.Request{TopicNames: s.topics, AllowAutoTopicCreation: s.cfg.AutoCreateTopics}
 	for attempt := 0; ; attempt++ {

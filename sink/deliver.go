@@ -49,6 +49,7 @@ func (s *Sink) Deliver(ctx context.Context, events []Event) (res Result, err err
 		return res, ErrClosed
 	}
 	defer s.inflight.Done()
+	defer func() { err = s.redact.err(err) }()
 
 	start := time.Now()
 	ctx, cancel := context.WithDeadline(ctx, start.Add(s.cfg.DeliveryTimeout))
@@ -278,7 +279,7 @@ func (s *Sink) deadLetter(b *batch, i int, reason string) bool {
 	h := make([]kafka.Header, 0, len(m.Headers)+3)
 	h = append(h, m.Headers...)
 	h = append(h,
-		kafka.Header{Key: HeaderError, Value: []byte(reason)},
+		kafka.Header{Key: HeaderError, Value: []byte(s.redact.string(reason))},
 		kafka.Header{Key: HeaderOriginalTopic, Value: []byte(s.topicName(meta.origin))})
 	m.Headers = h
 	if size := int(messageSize(m)); size > s.cfg.MaxMessageBytes {

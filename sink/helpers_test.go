@@ -132,8 +132,14 @@ type consumed struct {
 // failing the test if they do not arrive within 10 s.
 func consume(t testing.TB, brokers []string, n int, topics ...string) []consumed {
 	t.Helper()
-	cl, err := kgo.NewClient(kgo.SeedBrokers(brokers...), kgo.ConsumeTopics(topics...),
-		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()), kgo.FetchMaxWait(200*time.Millisecond))
+	return consumeWith(t, nil, brokers, n, topics...)
+}
+
+// consumeWith is consume with more client options (SASL, say).
+func consumeWith(t testing.TB, opts []kgo.Opt, brokers []string, n int, topics ...string) []consumed {
+	t.Helper()
+	cl, err := kgo.NewClient(append([]kgo.Opt{kgo.SeedBrokers(brokers...), kgo.ConsumeTopics(topics...),
+		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()), kgo.FetchMaxWait(200 * time.Millisecond)}, opts...)...)
 	if err != nil {
 		t.Fatalf("consumer: %v", err)
 	}

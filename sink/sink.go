@@ -17,7 +17,10 @@ import (
 // connections and produce batches.
 type Sink struct {
 	cfg Config
-	log Logger
+	// log redacts secrets already; redact is for the errors the sink
+	// returns (nil without SASL).
+	log    Logger
+	redact *redactor
 
 	transport *kafka.Transport
 	// writerTransport is what the writers use: transport behind a cache of
@@ -81,12 +84,18 @@ func New(cfg Config, log Logger) (*Sink, error) { //nolint:gocritic // hugeParam
 	if err != nil {
 		return nil, err
 	}
-	mech, err := buildSASL(&cfg.SASL)
+	mech, redact, err := buildSASL(&cfg.SASL)
 	if err != nil {
 		return nil, err
 	}
+	// Every line the sink logs goes through the redactor: kafka-go's and
+	// the brokers' errors are logged as they come.
+	if redact != nil {
+		next := log
+		log = func(level LogLevel, msg string) { next(level, redact.string(msg)) }
+	}
 
-	s := &Sink{cfg: cfg, log: log, dlq: -1, limiter: ratelimit.New[string](logEvery)}
+	s := &Sink{cfg: cfg, log: log, redact: redact, dlq: -1, limiter: ratelimit.New[string](logEvery)}
 	s.stopCtx, s.stop = context.WithCancel(context.Background())
 	for i, stage := range stages {
 		s.stageTopic[i] = s.topicIndex(cfg.TopicFor(stage))
@@ -226,7 +235,8 @@ func (s *Sink) Stats() Stats {
 // connections. Deliver calls after Close return ErrClosed. Every message a
 // Deliver call hands over is waited for by that call, so nothing else is left
 // to flush.
-func (s *Sink) Close(ctx context.Context) error {
+func (s *Sink) Close(ctx context.Context) (err error) {
+	defer func() { err = s.redact.err(err) }()
 	s.mu.Lock()
 	if s.closed {
 		s.mu.Unlock()
@@ -242,7 +252,6 @@ func (s *Sink) Close(ctx context.Context) error {
 		_ = s.alone.Close()
 		close(done)
 	}()
-	var err error
 	select {
 	case <-done:
 	case <-ctx.Done():

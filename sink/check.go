@@ -19,7 +19,14 @@ import (
 // that the dead-letter topic exists before anything needs it. Its error is
 // classified like Deliver's (IsRetryable).
 func (s *Sink) Check(ctx context.Context) (err error) {
-	defer func() { err = s.redact.err(err) }()
+	defer func() {
+		// The plugin runs Check in a goroutine of its own at start.
+		if r := recover(); r != nil {
+			err = &DeliveryError{Err: s.recovered("Check", r)}
+		}
+		err = s.redact.err(err)
+	}()
+	call(s.hooks.beforeCheck)
 	return s.check(ctx)
 }
 

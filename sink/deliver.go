@@ -130,11 +130,11 @@ func (s *Sink) send(ctx context.Context, b *batch) (errs []error, early bool) {
 		lo = hi
 		if lo == len(b.msgs) && first {
 			// A single group, the common case, needs no goroutine.
-			return errs, write(ctx, w, msgs, gerrs)
+			return errs, s.write(ctx, w, msgs, gerrs)
 		}
 		first = false
 		wg.Go(func() {
-			if write(ctx, w, msgs, gerrs) {
+			if s.write(ctx, w, msgs, gerrs) {
 				earlyCalls.Add(1)
 			}
 		})
@@ -145,8 +145,20 @@ func (s *Sink) send(ctx context.Context, b *batch) (errs []error, early bool) {
 
 // write sends msgs through w and stores each message's error in errs. It
 // reports whether WriteMessages returned on its context, before the outcome
-// of every message was known.
-func write(ctx context.Context, w *kafka.Writer, msgs []kafka.Message, errs []error) (early bool) {
+// of every message was known. A panic (in kafka-go, say) is recovered, as it
+// runs in a goroutine of its own: it becomes every message's error, and
+// counts as early, since kafka-go may then hold the messages.
+func (s *Sink) write(ctx context.Context, w *kafka.Writer, msgs []kafka.Message, errs []error) (early bool) {
+	defer func() {
+		if r := recover(); r != nil {
+			err := s.recovered("send", r)
+			for i := range errs {
+				errs[i] = err
+			}
+			early = true
+		}
+	}()
+	call(s.hooks.beforeWrite)
 	err := w.WriteMessages(ctx, msgs...)
 	if err == nil {
 		return false

@@ -96,6 +96,10 @@ func classify(err error) errClass {
 	if errors.As(err, &tooLarge) {
 		return classTooLarge
 	}
+	var pe *panicError
+	if errors.As(err, &pe) {
+		return classFatal
+	}
 	var kerr kafka.Error
 	if errors.As(err, &kerr) {
 		switch kerr {

@@ -40,6 +40,8 @@ type Sink struct {
 	// counters are per index in topics, plus one last for unroutable events.
 	counters []*counters
 
+	hooks hooks
+
 	// cluster is the "cluster" header's value; nil when unset.
 	cluster []byte
 
@@ -246,14 +248,22 @@ func (s *Sink) Close(ctx context.Context) (err error) {
 	s.mu.Unlock()
 
 	done := make(chan struct{})
+	var closeErr error // set before done is closed
 	go func() {
+		defer close(done)
+		defer func() {
+			if r := recover(); r != nil {
+				closeErr = s.recovered("Close", r)
+			}
+		}()
 		s.inflight.Wait()
+		call(s.hooks.beforeClose)
 		_ = s.bulk.Close()
 		_ = s.alone.Close()
-		close(done)
 	}()
 	select {
 	case <-done:
+		err = closeErr
 	case <-ctx.Done():
 		// Deliver calls notice stopCtx and return; kafka-go's Close can
 		// still hang on a dead connection (kafka-go#1307), so it is not

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kmsg"
 )
 
@@ -153,4 +154,43 @@ func TestDeliverRefusalKeepsBatch(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TOPIC_AUTHORIZATION_FAILED from kfake's authorizer rather than injected:
+// a SASL user allowed to write to every topic but the Panic one. Its events
+// are kept and the call fails at once with a retryable error; the others are
+// delivered.
+func TestDeliverTopicNotAuthorized(t *testing.T) {
+	allow := func(op kmsg.ACLOperation, prefix string) kfake.ACL {
+		return kfake.ACL{Resource: kmsg.ACLResourceTypeTopic, Name: prefix, Pattern: kmsg.ACLResourcePatternTypePrefixed, Operation: op, Allow: true}
+	}
+	c := newCluster(t, kfake.EnableSASL(), kfake.EnableACLs(), kfake.Superuser("PLAIN", "admin", "admin-pw"),
+		kfake.User("PLAIN", "fluent", "fluent-pw",
+			allow(kmsg.ACLOperationDescribe, "k8s-audit."),
+			allow(kmsg.ACLOperationWrite, "k8s-audit.Re"),
+			allow(kmsg.ACLOperationWrite, "k8s-audit.dead-letter")))
+	cfg := testConfig(c.ListenAddrs())
+	cfg.DeliveryTimeout = 20 * time.Second
+	cfg.SASL = SASLConfig{Mechanism: SASLPlain, Username: "fluent", PasswordEnv: "TEST_SINK_PASSWORD"}
+	t.Setenv("TEST_SINK_PASSWORD", "fluent-pw")
+	s, rec := newTestSink(t, cfg)
+	start := time.Now()
+	res, err := s.Deliver(context.Background(), testEvents(100, 600)) // 2 of them Panic
+	var de *DeliveryError
+	if !errors.As(err, &de) || !de.Retryable || !strings.Contains(err.Error(), "Topic Authorization Failed") {
+		t.Fatalf("want a retryable DeliveryError for TOPIC_AUTHORIZATION_FAILED; got %v", err)
+	}
+	if took := time.Since(start); took > 5*time.Second {
+		t.Errorf("took %s to give up", took)
+	}
+	if de.Failed != 2 || res != (Result{Acked: 98}) {
+		t.Errorf("failed %d, result %+v; want 2 failed, 98 acked", de.Failed, res)
+	}
+	if st := s.Stats().Topics[stageTopics[3]]; st.Refused != 2 || st.DeadLettered+st.Dropped != 0 {
+		t.Errorf("unexpected stats %+v", st)
+	}
+	if !strings.Contains(rec.text(), "WRITE and DESCRIBE") {
+		t.Errorf("the log does not say what to do:\n%s", rec.text())
+	}
+	t.Logf("error: %v", err)
 }

@@ -121,11 +121,11 @@ func TestRedactor(t *testing.T) {
 		t.Errorf("unexpected redacted DeliveryError %v", de)
 	}
 	clean := errors.New("clean")
-	if r.err(clean) != clean {
+	if !errors.Is(r.err(clean), clean) {
 		t.Errorf("a clean error was replaced")
 	}
 	var none *redactor
-	if none.string(secret) != secret || none.err(clean) != clean {
+	if none.string(secret) != secret || !errors.Is(none.err(clean), clean) {
 		t.Errorf("a nil redactor changed something")
 	}
 }

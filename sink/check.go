@@ -68,9 +68,13 @@ func (s *Sink) topicErrors(res *metadata.Response) error {
 		if t.ErrorCode == 0 {
 			continue
 		}
-		err := fmt.Errorf("topic %q: %w", t.Name, kafka.Error(t.ErrorCode))
-		if kafka.Error(t.ErrorCode) == kafka.UnknownTopicOrPartition {
+		code := kafka.Error(t.ErrorCode)
+		err := fmt.Errorf("topic %q: %w", t.Name, code)
+		switch {
+		case code == kafka.UnknownTopicOrPartition:
 			err = fmt.Errorf("%w (%s)", err, s.missingTopicHint())
+		case classify(code) == classRefused:
+			err = fmt.Errorf("%w (%s)", err, refusalHint(code))
 		}
 		errs = append(errs, err)
 	}

@@ -3,10 +3,13 @@
 //
 // Delivery is at least once: Deliver returns nil only when the broker has
 // acknowledged every event (acks=all by default), or when an event that can
-// never be delivered was truncated, dead-lettered or dropped as configured,
-// and counted. Transient failures are retried inside the call for the failed
-// messages only, until delivery_timeout; then Deliver returns a retryable
-// error and the caller (Fluent Bit, through FLB_RETRY) hands the batch again.
+// never be delivered (too large, a record the broker rejects) was truncated,
+// dead-lettered or dropped as configured, and counted. Transient failures are
+// retried inside the call for the failed messages only, until
+// delivery_timeout; then Deliver returns a retryable error and the caller
+// (Fluent Bit, through FLB_RETRY) hands the batch again. A topic the brokers
+// refuse (not authorized, a policy) stops the call at once with a retryable
+// error: the events are kept until the refusal is fixed.
 //
 // Settings, by the key the plugin and the CLI's configuration file use
 // (ConfigFromKeys; Config documents each):

@@ -192,5 +192,14 @@ func TestDeliverTopicNotAuthorized(t *testing.T) {
 	if !strings.Contains(rec.text(), "WRITE and DESCRIBE") {
 		t.Errorf("the log does not say what to do:\n%s", rec.text())
 	}
+	// Check, at start, says the same of a topic the user may not describe.
+	cfg.TopicPanic = "forbidden"
+	s2, _ := newTestSink(t, cfg)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := s2.Check(ctx); err == nil || IsRetryable(err) || !strings.Contains(err.Error(), `topic "forbidden"`) ||
+		!strings.Contains(err.Error(), "WRITE and DESCRIBE") {
+		t.Errorf("Check: want a refusal naming the topic and what to do; got %v", err)
+	}
 	t.Logf("error: %v", err)
 }

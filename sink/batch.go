@@ -72,6 +72,8 @@ type msgMeta struct {
 	// retried: counted in Retried already, by an earlier attempt of the
 	// same call.
 	retried bool
+	// missing counts the attempts of the call that found the topic missing.
+	missing uint8
 }
 
 // remove deletes the messages at the ascending indexes idx.

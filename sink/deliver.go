@@ -219,7 +219,12 @@ func (s *Sink) settle(b *batch, errs []error, cause *error, res *Result) (next *
 				c.retried.Add(1)
 			}
 			if errors.Is(err, kafka.UnknownTopicOrPartition) {
-				s.logMissingTopic(s.topicName(meta.dest))
+				// A topic the brokers are creating is unknown for
+				// a moment: only a topic still missing after a few
+				// attempts is worth an error.
+				if meta.missing++; meta.missing == missingTopicAttempts {
+					s.logMissingTopic(s.topicName(meta.dest))
+				}
 			}
 			// The context's own deadline says less than what failed
 			// before it.
@@ -319,13 +324,18 @@ func (s *Sink) logOutcome(outcome string, t int8, reason string) {
 	}
 }
 
+// missingTopicAttempts is how many attempts of one call must find a topic
+// missing before it is logged: with the backoff, about 0.7 s, well past the
+// moment a broker takes to create a topic on first use.
+const missingTopicAttempts = 4
+
 // logMissingTopic logs, as an error, that topic does not exist, with what to
 // do, at most once a minute per topic: a missing topic is retried within
 // every call, and would otherwise go unexplained until delivery_timeout.
 func (s *Sink) logMissingTopic(topic string) {
-	if n, ok := s.limiter.Allow("missing\x00"+topic, 1, time.Now()); ok {
-		s.log(LogError, fmt.Sprintf("topic %q does not exist (%s); %d send(s) to it failed since the last report. "+
-			"Its events are retried until delivery_timeout, then their chunk is kept", topic, s.missingTopicHint(), n))
+	if _, ok := s.limiter.Allow("missing\x00"+topic, 1, time.Now()); ok {
+		s.log(LogError, fmt.Sprintf("topic %q does not exist (%s). "+
+			"Its events are retried until delivery_timeout, then their chunk is kept", topic, s.missingTopicHint()))
 	}
 }
 

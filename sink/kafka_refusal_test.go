@@ -139,3 +139,34 @@ func TestKafkaCheckCreatesTopics(t *testing.T) {
 		}
 	}
 }
+
+// With the defaults, topics that do not exist yet are created on first use,
+// without a missing-topic error on the way (the broker answers "leader not
+// available" while it creates them).
+func TestKafkaAutoCreateOnFirstUse(t *testing.T) {
+	info := kafkatest.Broker(t)
+	prefix := kafkatest.TopicName(t)
+	cfg := testConfig(info.Brokers)
+	cfg.Topic = prefix + ".{stage}"
+	cfg.DeadLetterTopic = prefix + ".dead-letter"
+	cfg.DeliveryTimeout = 20 * time.Second
+	topics := []string{cfg.DeadLetterTopic}
+	for _, stage := range stages {
+		topics = append(topics, cfg.TopicFor(stage))
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		client := &kafka.Client{Addr: kafka.TCP(info.Brokers...)}
+		_, _ = client.DeleteTopics(ctx, &kafka.DeleteTopicsRequest{Topics: topics})
+	})
+	s, rec := newTestSink(t, cfg)
+	evs := testEvents(100, 600)
+	res, err := s.Deliver(context.Background(), evs)
+	if err != nil || res.Acked != len(evs) {
+		t.Fatalf("Deliver: %v, %+v", err, res)
+	}
+	if strings.Contains(rec.text(), "error:") {
+		t.Errorf("errors logged while topics were created:\n%s", rec.text())
+	}
+}

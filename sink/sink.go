@@ -40,6 +40,7 @@ type Sink struct {
 	// counters are per index in topics, plus one last for unroutable events.
 	counters []*counters
 
+	// hooks inject failures in tests; zero otherwise.
 	hooks hooks
 
 	// cluster is the "cluster" header's value; nil when unset.

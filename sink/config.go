@@ -3,6 +3,7 @@ package sink
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 )
@@ -377,6 +378,9 @@ var (
 	stageTopicKeys = [...]string{"topic_request_received", "topic_response_started", "topic_response_complete", "topic_panic"}
 )
 
+// internalTopics are the topics Kafka keeps for itself.
+var internalTopics = []string{"__consumer_offsets", "__transaction_state", "__share_group_state", "__cluster_metadata"}
+
 func oneOf(key, value string, allowed []string) error {
 	for _, a := range allowed {
 		if value == a {
@@ -397,6 +401,12 @@ func validTopic(t string) error {
 	}
 	if len(t) > maxTopicLen {
 		return fmt.Errorf("topic name %.40q... is longer than %d characters", t, maxTopicLen)
+	}
+	if slices.Contains(internalTopics, t) {
+		// The brokers refuse produce requests to them, and kafka-go
+		// never even sends one ("topic not found", retried until
+		// delivery_timeout on every flush).
+		return fmt.Errorf("%q is a topic internal to Kafka: the brokers refuse to take events on it", t)
 	}
 	for i := 0; i < len(t); i++ {
 		c := t[i]

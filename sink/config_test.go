@@ -131,6 +131,8 @@ func TestConfigFromKeysErrors(t *testing.T) {
 	f("linger", "1h", "out of range")
 	f("delivery_timeout", "1ms", "minimum")
 	f("dead_letter_topic", "k8s-audit.Panic", "also the topic of stage Panic")
+	f("dead_letter_topic", "__consumer_offsets", "internal to Kafka")
+	f("topic_panic", "__transaction_state", "internal to Kafka")
 	f("auto_create_topics", "maybe", `"maybe"`, "on or off")
 	f("kafka_cert_file", "/c.pem", "needs both")
 	f("kafka_insecure_skip_verify", "sure", `"sure"`)

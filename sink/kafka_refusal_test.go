@@ -3,10 +3,9 @@ package sink
 // The broker refusals and record rejections that the real broker of `make
 // kafka-up` can be made to give. It has no authorizer, so no
 // TOPIC_AUTHORIZATION_FAILED (kfake's authorizer gives it in
-// TestDeliverTopicNotAuthorized). INVALID_TOPIC_EXCEPTION cannot be had
-// through kafka-go: Validate rejects the names the broker would, and kafka-go
-// never routes a produce request to the internal topics the broker refuses
-// (it reports "topic not found", retried until delivery_timeout). The other
+// TestDeliverTopicNotAuthorized). INVALID_TOPIC_EXCEPTION cannot be had:
+// Validate rejects the names the broker would, its internal topics included
+// (to which kafka-go would not even send a produce request). The other
 // refusals are injected through kfake (refusal_test.go).
 
 import (

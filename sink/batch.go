@@ -71,6 +71,11 @@ type msgMeta struct {
 	// shortened: its client-chosen strings were cut (appendShortened).
 	shortened bool
 	dead      bool // a dead-letter message
+	// retried: counted in Retried already, by an earlier attempt of the
+	// same call.
+	retried bool
+	// missing counts the attempts of the call that found the topic missing.
+	missing uint8
 }
 
 // remove deletes the messages at the ascending indexes idx.

@@ -155,71 +155,6 @@ func TestDeliverContextDeadline(t *testing.T) {
 	}
 }
 
-// Permanent per-message errors go to the dead-letter topic with an error
-// header; the rest of the batch is delivered.
-func TestDeliverPermanentErrorDeadLetters(t *testing.T) {
-	c := newCluster(t)
-	c.ControlKey(int16(kmsg.Produce), func(req kmsg.Request) (kmsg.Response, error, bool) {
-		c.KeepControl()
-		if topic, _, _ := produceTarget(req); topic == stageTopics[3] {
-			return produceError(req, kerr.TopicAuthorizationFailed.Code), nil, true
-		}
-		return nil, nil, false
-	})
-	cfg := testConfig(c.ListenAddrs())
-	cfg.DeadLetterTopic = "dlq"
-	s, rec := newTestSink(t, cfg)
-	evs := testEvents(200, 700) // 4 of them Panic
-	if _, err := s.Deliver(context.Background(), evs); err != nil {
-		t.Fatalf("Deliver: %v", err)
-	}
-	dead := consume(t, c.ListenAddrs(), 4, "dlq")
-	for _, r := range dead {
-		if r.headers[HeaderOriginalTopic] != stageTopics[3] || !strings.Contains(r.headers[HeaderError], "TOPIC_AUTHORIZATION_FAILED") &&
-			!strings.Contains(r.headers[HeaderError], "Topic Authorization Failed") {
-			t.Errorf("unexpected dead-letter headers %v", r.headers)
-		}
-		if r.headers[HeaderStage] != StagePanic {
-			t.Errorf("dead letter lost its headers: %v", r.headers)
-		}
-	}
-	if len(consume(t, c.ListenAddrs(), 196, stageTopics[:3]...)) != 196 {
-		t.Errorf("the rest of the batch was not delivered")
-	}
-	st := s.Stats().Topics[stageTopics[3]]
-	if st.DeadLettered != 4 || st.Sent != 0 {
-		t.Errorf("unexpected stats %+v", st)
-	}
-	if n := strings.Count(rec.text(), "dead-lettered"); n != 1 {
-		t.Errorf("want one log line for the cause; got %d:\n%s", n, rec.text())
-	}
-}
-
-// Without a dead-letter topic, permanently refused events are dropped,
-// counted and logged once per cause; Deliver succeeds for the rest.
-func TestDeliverPermanentErrorDrops(t *testing.T) {
-	c := newCluster(t)
-	c.ControlKey(int16(kmsg.Produce), func(req kmsg.Request) (kmsg.Response, error, bool) {
-		c.KeepControl()
-		if topic, _, _ := produceTarget(req); topic == stageTopics[3] {
-			return produceError(req, kerr.InvalidRecord.Code), nil, true
-		}
-		return nil, nil, false
-	})
-	s, rec := newTestSink(t, testConfig(c.ListenAddrs()))
-	for range 3 {
-		if _, err := s.Deliver(context.Background(), testEvents(100, 700)); err != nil {
-			t.Fatalf("Deliver: %v", err)
-		}
-	}
-	if st := s.Stats().Topics[stageTopics[3]]; st.Dropped != 6 {
-		t.Errorf("unexpected stats %+v", st)
-	}
-	if n := strings.Count(rec.text(), "warn: dropped"); n != 1 {
-		t.Errorf("want one log line for the cause; got %d:\n%s", n, rec.text())
-	}
-}
-
 // A batch refused as too large is resent message by message; a message
 // refused alone is truncated (level Request and above) and resent.
 func TestDeliverBrokerTooLarge(t *testing.T) {
@@ -325,7 +260,9 @@ func TestDeliverOversizedEvents(t *testing.T) {
 
 func TestDeliverUnknownStage(t *testing.T) {
 	c := newCluster(t)
-	s, _ := newTestSink(t, testConfig(c.ListenAddrs()))
+	cfg := testConfig(c.ListenAddrs())
+	cfg.DeadLetterTopic = ""
+	s, _ := newTestSink(t, cfg)
 	ev := testEvent(1, "Bogus", "Metadata", 0)
 	if _, err := s.Deliver(context.Background(), []Event{ev, testEvent(2, StagePanic, "Metadata", 0)}); err != nil {
 		t.Fatalf("Deliver: %v", err)
@@ -459,8 +396,46 @@ func TestCheck(t *testing.T) {
 	cfg := testConfig(c.ListenAddrs())
 	cfg.TopicPanic = "missing"
 	s2, _ := newTestSink(t, cfg)
-	if err := s2.Check(ctx); err == nil || !strings.Contains(err.Error(), `"missing"`) {
-		t.Errorf("Check: want an error naming the missing topic; got %v", err)
+	if err := s2.Check(ctx); err == nil || !strings.Contains(err.Error(), `"missing"`) ||
+		!strings.Contains(err.Error(), "auto.create.topics.enable") {
+		t.Errorf("Check: want an error naming the missing topic and what to do; got %v", err)
+	}
+}
+
+// With auto_create_topics (the default), Check has the brokers create the
+// missing topics, the default dead-letter topic among them, so that it exists
+// before the first event needs it.
+func TestCheckCreatesTopics(t *testing.T) {
+	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.AllowAutoTopicCreation(), kfake.SeedTopics(3, stageTopics[:3]...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	s, _ := newTestSink(t, testConfig(c.ListenAddrs()))
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := s.Check(ctx); err != nil {
+		t.Fatalf("Check: %v", err)
+	}
+	cl, err := kgo.NewClient(kgo.SeedBrokers(c.ListenAddrs()...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	req := kmsg.NewPtrMetadataRequest()
+	for _, topic := range []string{stageTopics[3], DefaultDeadLetterTopic} {
+		rt := kmsg.NewMetadataRequestTopic()
+		rt.Topic = kmsg.StringPtr(topic)
+		req.Topics = append(req.Topics, rt)
+	}
+	res, err := req.RequestWith(ctx, cl)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, rt := range res.Topics {
+		if rt.ErrorCode != 0 {
+			t.Errorf("topic %s was not created: %v", *rt.Topic, kerr.ErrorForCode(rt.ErrorCode))
+		}
 	}
 }
 

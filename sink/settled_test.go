@@ -16,8 +16,11 @@ func TestDeliverAllDropped(t *testing.T) {
 	cfg.DeadLetterTopic = ""
 	cfg.MaxMessageBytes = 4096
 	s, rec := newTestSink(t, cfg)
+	// Too large with nothing the sink may shorten: a proxy's long
+	// X-Forwarded-For chain of short addresses.
 	meta := testEvent(1, StageResponseComplete, "Metadata", 0)
-	meta.Value = []byte(strings.Replace(string(meta.Value), `"userAgent":"`, `"userAgent":"`+strings.Repeat("u", 6000), 1))
+	ips := `"sourceIPs":["10.0.0.1"` + strings.Repeat(`,"10.0.0.1"`, 600) + `]`
+	meta.Value = []byte(strings.Replace(string(meta.Value), `"sourceIPs":["10.0.0.1"]`, ips, 1))
 	evs := []Event{testEvent(2, "Bogus", "Metadata", 0), meta, testEvent(3, "", "Request", 0)}
 	res, err := s.Deliver(context.Background(), evs)
 	if err != nil {

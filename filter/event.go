@@ -135,6 +135,14 @@ func fieldOf(it *objectIter, m *member) eventField {
 
 // scanMember scans one top-level member's value and returns its end offset.
 func (s *eventScan) scanMember(it *objectIter, m *member) (int, error) {
+	end, err := s.scanMemberValue(it, m)
+	if err != nil {
+		err = tooDeep(err, it.b[m.keyStart:m.keyEnd])
+	}
+	return end, err
+}
+
+func (s *eventScan) scanMemberValue(it *objectIter, m *member) (int, error) {
 	b := it.b
 	f := fieldOf(it, m)
 	var dst *strSpan

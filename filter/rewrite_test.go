@@ -174,7 +174,8 @@ func TestBadEvents(t *testing.T) {
 	f("control character", strings.Replace(good, `"a1"`, "\"a\x01\"", 1), "control character", false)
 	f("bad percent-encoding", strings.Replace(good, "configmaps/c", "configmaps/%zz", 1), "invalid percent-encoding", false)
 	f("relative URI", strings.Replace(good, `"/api/v1/`, `"api/v1/`, 1), "not an absolute path", false)
-	f("deep nesting", strings.Replace(good, `"user":`, `"x":`+strings.Repeat("[", 10000)+strings.Repeat("]", 10000)+`,"user":`, 1), "nesting too deep", false)
+	f("deep nesting", strings.Replace(good, `"user":`, `"x":`+strings.Repeat("[", 10001)+strings.Repeat("]", 10001)+`,"user":`, 1),
+		"x (offset 10187): nesting deeper than 10000 levels", false)
 	f("bad number", strings.Replace(good, `"user":`, `"x":01,"user":`, 1), "expected ',' or '}'", false)
 }
 

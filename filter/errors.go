@@ -10,7 +10,8 @@ type FieldError struct {
 	Field  string // JSON path of the field, e.g. "requestURI" or "user.groups"
 	Offset int    // byte offset of the value in the event, -1 if the field is missing
 	Msg    string
-	// Err is the kind of problem, for errors.Is: ErrTooDeep or nil.
+	// Err is the kind of problem, for errors.Is: ErrTooDeep, ErrAmbiguous,
+	// or nil.
 	Err error
 }
 
@@ -26,6 +27,12 @@ func (e *FieldError) Error() string {
 // ErrTooDeep is wrapped by the error for an event nested deeper than
 // kube-apiserver can log one: a member's value more than 10000 levels deep.
 var ErrTooDeep = errors.New("nesting too deep")
+
+// ErrAmbiguous is wrapped by the error for an event with a member that
+// decoders read differently: a member the policy decision depends on that
+// appears twice, or under a key that differs from its name only by case
+// (encoding/json matches keys case-insensitively, Python's json does not).
+var ErrAmbiguous = errors.New("ambiguous member")
 
 // ErrNotAuditEvent is wrapped by the errors for JSON that is not an audit
 // event at all (another kind, another API group), as opposed to a broken one.

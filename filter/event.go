@@ -9,11 +9,13 @@ type strSpan struct {
 
 func (s strSpan) raw(b []byte) []byte { return b[s.start:s.end] }
 
-// valueSpan locates a whole member of an object and its value.
-type valueSpan struct {
-	member           int // index of the member in its object
-	valStart, valEnd int
-	present          bool
+// copySpan locates a top-level member that the rewrite edits: a body or
+// the annotations, under its own key or any key that encoding/json reads as
+// it (fold.go), once per member, since a consumer may read any of them.
+type copySpan struct {
+	field    eventField // fieldRequestObject, fieldResponseObject or fieldAnnotations
+	member   int        // index of the member in the event
+	valStart int
 }
 
 // eventScan is what one pass over an event's top-level object finds.
@@ -28,8 +30,11 @@ type eventScan struct {
 	username strSpan
 	groups   []strSpan
 
-	requestObject, responseObject valueSpan
-	annotations                   valueSpan
+	// copies lists the bodies and annotations, in the event's order.
+	copies []copySpan
+
+	// seen has bit f set once the member of each unique field f is found.
+	seen uint16
 
 	// from and to bound the event object in the line, white space aside.
 	from, to int
@@ -40,8 +45,8 @@ type eventScan struct {
 }
 
 func (s *eventScan) reset() {
-	groups, members := s.groups[:0], s.members[:0]
-	*s = eventScan{groups: groups, members: members}
+	groups, members, copies := s.groups[:0], s.members[:0], s.copies[:0]
+	*s = eventScan{groups: groups, members: members, copies: copies}
 }
 
 // scanEvent finds the fields of the event in line, validating the whole line
@@ -94,41 +99,61 @@ const (
 
 var eventFieldNames = [...]string{"", "level", "stage", "verb", "requestURI", "auditID", "kind", "apiVersion", "user", "requestObject", "responseObject", "annotations"}
 
-// fieldOf names a top-level key. Keys are almost never escaped, and a
-// switch on the string compiles to a search over the constants rather than
-// one comparison per field.
-func fieldOf(it *objectIter, m *member) eventField {
+// unique tells the fields the decision, the message key or the check that
+// the line is an audit event reads: an event must hold each at most once,
+// under its exact name, or a consumer could read another value than the
+// one the policy decided on. The others are bodies and annotations, each
+// copy of which the rewrite edits.
+func (f eventField) unique() bool { return f < fieldRequestObject }
+
+// fieldOf names a top-level key, and tells whether the key is the field's
+// name exactly rather than a variant that encoding/json reads as it. Keys
+// are almost never escaped, and a switch on the string compiles to a search
+// over the constants rather than one comparison per field.
+func fieldOf(it *objectIter, m *member) (f eventField, exact bool) {
+	raw := it.b[m.keyStart:m.keyEnd]
 	if m.keyEscaped {
 		for f := fieldLevel; int(f) < len(eventFieldNames); f++ {
 			if it.keyIs(m, eventFieldNames[f]) {
-				return f
+				return f, true
 			}
 		}
-		return fieldOther
+		return foldedField(raw, true), false
 	}
-	switch string(it.b[m.keyStart:m.keyEnd]) {
+	switch string(raw) {
 	case "level":
-		return fieldLevel
+		return fieldLevel, true
 	case "stage":
-		return fieldStage
+		return fieldStage, true
 	case "verb":
-		return fieldVerb
+		return fieldVerb, true
 	case "requestURI":
-		return fieldRequestURI
+		return fieldRequestURI, true
 	case "auditID":
-		return fieldAuditID
+		return fieldAuditID, true
 	case "kind":
-		return fieldKind
+		return fieldKind, true
 	case "apiVersion":
-		return fieldAPIVersion
+		return fieldAPIVersion, true
 	case "user":
-		return fieldUser
+		return fieldUser, true
 	case "requestObject":
-		return fieldRequestObject
+		return fieldRequestObject, true
 	case "responseObject":
-		return fieldResponseObject
+		return fieldResponseObject, true
 	case "annotations":
-		return fieldAnnotations
+		return fieldAnnotations, true
+	}
+	return foldedField(raw, false), false
+}
+
+// foldedField names the field a key that is no field's exact name is read
+// as by encoding/json, or fieldOther.
+func foldedField(raw []byte, escaped bool) eventField {
+	for f := fieldLevel; int(f) < len(eventFieldNames); f++ {
+		if keyFolds(raw, escaped, eventFieldNames[f]) {
+			return f
+		}
 	}
 	return fieldOther
 }
@@ -144,19 +169,21 @@ func (s *eventScan) scanMember(it *objectIter, m *member) (int, error) {
 
 func (s *eventScan) scanMemberValue(it *objectIter, m *member) (int, error) {
 	b := it.b
-	f := fieldOf(it, m)
+	f, exact := fieldOf(it, m)
+	if f.unique() && f != fieldOther {
+		if err := checkUnique(&s.seen, uint(f), exact, it, m, eventFieldNames[f], eventFieldNames[f]); err != nil {
+			return m.start, err
+		}
+	}
 	var dst *strSpan
 	switch f {
 	case fieldOther:
 		return skipValue(b, m.valStart, 1)
 	case fieldUser:
 		return s.scanUser(b, m.valStart)
-	case fieldRequestObject:
-		return scanObjectValue(b, m.valStart, len(s.members), &s.requestObject)
-	case fieldResponseObject:
-		return scanObjectValue(b, m.valStart, len(s.members), &s.responseObject)
-	case fieldAnnotations:
-		return scanObjectValue(b, m.valStart, len(s.members), &s.annotations)
+	case fieldRequestObject, fieldResponseObject, fieldAnnotations:
+		s.copies = append(s.copies, copySpan{field: f, member: len(s.members), valStart: m.valStart})
+		return skipValue(b, m.valStart, 1)
 	case fieldLevel:
 		dst = &s.level
 	case fieldStage:
@@ -175,10 +202,21 @@ func (s *eventScan) scanMemberValue(it *objectIter, m *member) (int, error) {
 	return scanStringField(b, m.valStart, dst, eventFieldNames[f])
 }
 
-func scanObjectValue(b []byte, i, member int, dst *valueSpan) (int, error) {
-	end, err := skipValue(b, i, 1)
-	*dst = valueSpan{member: member, valStart: i, valEnd: end, present: true}
-	return end, err
+// checkUnique records in seen (bit f) the member m of a field that an event
+// holds at most once, and refuses one seen before, or whose key is only a
+// case variant (not exact) of name. path names the field in the error.
+func checkUnique(seen *uint16, f uint, exact bool, it *objectIter, m *member, name, path string) error {
+	key := it.b[m.keyStart:m.keyEnd]
+	if !exact {
+		return &FieldError{Field: path, Offset: m.start, Err: ErrAmbiguous,
+			Msg: "ambiguous member " + quote(key) + ": differs from \"" + name + "\" only by case"}
+	}
+	if *seen&(1<<f) != 0 {
+		return &FieldError{Field: path, Offset: m.start, Err: ErrAmbiguous,
+			Msg: "ambiguous member " + quote(key) + ": appears more than once"}
+	}
+	*seen |= 1 << f
+	return nil
 }
 
 // scanStringField scans a string value, or null (as absent); any other type
@@ -207,18 +245,25 @@ func (s *eventScan) scanUser(b []byte, i int) (int, error) {
 	}
 	var it objectIter
 	it.begin(b, i)
+	var seen uint16
 	for {
 		ok, err := it.next()
 		m := &it.m
 		if err != nil || !ok {
 			return it.pos, err
 		}
+		f, exact := userFieldOf(&it, m)
+		if f != userOther {
+			if err := checkUnique(&seen, uint(f), exact, &it, m, userFieldNames[f], userFieldPaths[f]); err != nil {
+				return m.start, err
+			}
+		}
 		var end int
-		switch {
-		case it.keyIs(m, "username"):
+		switch f {
+		case userUsername:
 			end, err = scanStringField(b, m.valStart, &s.username, "user.username")
 			s.userSet = s.userSet || s.username.end > s.username.start
-		case it.keyIs(m, "groups"):
+		case userGroups:
 			end, err = s.scanGroups(b, m.valStart)
 		default: // uid, extra and anything newer: only whether they are empty matters
 			end, err = skipValue(b, m.valStart, 2)
@@ -229,6 +274,39 @@ func (s *eventScan) scanUser(b []byte, i int) (int, error) {
 		}
 		it.valueEnd(end)
 	}
+}
+
+// The members of "user" that the decision reads: the username and groups,
+// and the uid and extra, which tell an authenticated user from none.
+type userField uint8
+
+const (
+	userUsername userField = iota
+	userGroups
+	userUID
+	userExtra
+	userOther
+)
+
+var (
+	userFieldNames = [...]string{"username", "groups", "uid", "extra"}
+	userFieldPaths = [...]string{"user.username", "user.groups", "user.uid", "user.extra"}
+)
+
+// userFieldOf names a member of "user" as fieldOf names a top-level one.
+func userFieldOf(it *objectIter, m *member) (f userField, exact bool) {
+	for f := range userFieldNames {
+		if it.keyIs(m, userFieldNames[f]) {
+			return userField(f), true
+		}
+	}
+	raw := it.b[m.keyStart:m.keyEnd]
+	for f := range userFieldNames {
+		if keyFolds(raw, m.keyEscaped, userFieldNames[f]) {
+			return userField(f), false
+		}
+	}
+	return userOther, false
 }
 
 func (s *eventScan) scanGroups(b []byte, i int) (int, error) {

@@ -78,6 +78,15 @@ func TestRewrite(t *testing.T) {
 			`"responseObject":{"rows":[{"cells":[1],"object":{"kind":"PartialObjectMetadata","metadata":{"name":"a",`+mf+`,"uid":"u"}}}],"kind":"Table"}`),
 		event("list", "/api/v1/pods", alice,
 			`"responseObject":{"rows":[{"cells":[1],"object":{"kind":"PartialObjectMetadata","metadata":{"name":"a","uid":"u"}}}],"kind":"Table"}`))
+	f("managedFields stripped from every copy of a body, of metadata and of rows",
+		event("list", "/api/v1/pods", alice,
+			`"requestObject":{"metadata":{`+mf+`},"metadata":{`+mf+`}}`,
+			`"responseObject":{"rows":[{"object":{"metadata":{`+mf+`}}}],"rows":[{"object":{"metadata":{`+mf+`}}}],"kind":"Table"}`,
+			`"responseObject":{"items":[{"metadata":{`+mf+`}}]}`),
+		event("list", "/api/v1/pods", alice,
+			`"requestObject":{"metadata":{},"metadata":{}}`,
+			`"responseObject":{"rows":[{"object":{"metadata":{}}}],"rows":[{"object":{"metadata":{}}}],"kind":"Table"}`,
+			`"responseObject":{"items":[{"metadata":{}}]}`))
 	f("rows of a non-Table are left alone",
 		event("list", "/api/v1/pods", alice, `"responseObject":{"rows":[{"object":{"metadata":{`+mf+`}}}]}`),
 		event("list", "/api/v1/pods", alice, `"responseObject":{"rows":[{"object":{"metadata":{`+mf+`}}}]}`))

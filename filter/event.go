@@ -104,7 +104,7 @@ var eventFieldNames = [...]string{"", "level", "stage", "verb", "requestURI", "a
 // under its exact name, or a consumer could read another value than the
 // one the policy decided on. The others are bodies and annotations, each
 // copy of which the rewrite edits.
-func (f eventField) unique() bool { return f < fieldRequestObject }
+func (f eventField) unique() bool { return f != fieldOther && f < fieldRequestObject }
 
 // fieldOf names a top-level key, and tells whether the key is the field's
 // name exactly rather than a variant that encoding/json reads as it. Keys
@@ -170,7 +170,7 @@ func (s *eventScan) scanMember(it *objectIter, m *member) (int, error) {
 func (s *eventScan) scanMemberValue(it *objectIter, m *member) (int, error) {
 	b := it.b
 	f, exact := fieldOf(it, m)
-	if f.unique() && f != fieldOther {
+	if f.unique() {
 		if err := checkUnique(&s.seen, uint(f), exact, it, m, eventFieldNames[f], eventFieldNames[f]); err != nil {
 			return m.start, err
 		}

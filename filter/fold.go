@@ -12,23 +12,26 @@ import "unicode/utf8"
 // ASCII letters in either case, and the two non-ASCII runes whose fold is
 // an ASCII letter, U+017F (ſ) for s and U+212A (Kelvin sign) for k.
 func keyFolds(raw []byte, escaped bool, name string) bool {
+	// A variant spells each letter of name in one byte (ASCII), two (ſ),
+	// three (K) or six (an escape): most keys fail these first tests.
+	if len(raw) < len(name) || len(raw) > 6*len(name) {
+		return false
+	}
+	if c := raw[0]; c < utf8.RuneSelf && c != '\\' && lowerASCII(c) != lowerASCII(name[0]) {
+		return false
+	}
 	if !escaped && len(raw) == len(name) {
 		// The common case: a plain ASCII key of the right length.
 		for i := 0; i < len(raw); i++ {
 			c := raw[i]
 			if c >= utf8.RuneSelf {
-				return keyFoldsSlow(raw, escaped, name)
+				return false // a longer spelling of a letter makes the key longer
 			}
 			if lowerASCII(c) != lowerASCII(name[i]) {
 				return false
 			}
 		}
 		return true
-	}
-	// A variant is at least one byte per letter of name, and at most an
-	// escape of six per letter.
-	if len(raw) < len(name) || len(raw) > 6*len(name) {
-		return false
 	}
 	return keyFoldsSlow(raw, escaped, name)
 }

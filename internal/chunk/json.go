@@ -12,9 +12,13 @@ import (
 )
 
 // maxJSONDepth is the deepest nesting of maps and arrays that AppendJSON
-// writes. It equals encoding/json's decoding limit, so that everything
-// AppendJSON writes can be read back by encoding/json.
-const maxJSONDepth = 10000
+// writes: that of an audit event as kube-apiserver logs it, the event's
+// object around a body nested as deeply as encoding/json writes one (10000
+// levels; the filter package's maxDepth says why). Fluent Bit's JSON parser
+// makes the event the record, so the record nests one level more than the
+// body. encoding/json cannot read back the deepest of these, which the
+// apiserver nevertheless writes, but the filter can.
+const maxJSONDepth = 10001
 
 // AppendJSON appends record, one msgpack value (normally a map such as
 // Record.Body), to dst as compact JSON, and returns the extended buffer.
@@ -38,7 +42,7 @@ const maxJSONDepth = 10000
 //     is an RFC 3339 string like encoding/json writes a time.Time; any other
 //     ext is {"type":N,"data":"<base64>"}, as msgp's JSON conversion writes.
 //
-// Nesting deeper than 10000 levels, bytes left after the value and malformed
+// Nesting deeper than 10001 levels, bytes left after the value and malformed
 // msgpack are errors (*Error, with the offset within record). On error dst is
 // returned unchanged in length, so a reused buffer holds no partial output.
 // Nothing is retained.

@@ -1,5 +1,10 @@
 package filter
 
+import (
+	"math/bits"
+	"unicode/utf8"
+)
+
 // strSpan locates a JSON string value: raw content between the quotes.
 type strSpan struct {
 	start, end int
@@ -143,20 +148,45 @@ func fieldOf(it *objectIter, m *member) (f eventField, exact bool) {
 		return fieldResponseObject, true
 	case "annotations":
 		return fieldAnnotations, true
+	case "objectRef", "sourceIPs", "userAgent", "responseStatus", "requestReceivedTimestamp",
+		"stageTimestamp", "impersonatedUser", "metadata", "timestamp":
+		// The other members of audit.k8s.io v1 and v1beta1 events: no
+		// spelling of a field the scanner reads, so not worth folding.
+		return fieldOther, true
 	}
 	return foldedField(raw, false), false
 }
 
 // foldedField names the field a key that is no field's exact name is read
-// as by encoding/json, or fieldOther.
+// as by encoding/json, or fieldOther. Most events have a dozen such keys
+// (objectRef, sourceIPs, ...), so a key that starts with an ASCII letter is
+// only matched against the fields whose names start with that letter.
 func foldedField(raw []byte, escaped bool) eventField {
-	for f := fieldLevel; int(f) < len(eventFieldNames); f++ {
-		if keyFolds(raw, escaped, eventFieldNames[f]) {
+	if len(raw) == 0 {
+		return fieldOther
+	}
+	candidates := uint16(1<<len(eventFieldNames)-1) &^ (1 << fieldOther)
+	if c := raw[0]; c < utf8.RuneSelf && c != '\\' {
+		candidates = fieldsByInitial[lowerASCII(c)]
+	}
+	plain := !escaped && isASCII(raw) // then only a key as long as a name can match it
+	for ; candidates != 0; candidates &= candidates - 1 {
+		f := eventField(bits.TrailingZeros16(candidates))
+		if name := eventFieldNames[f]; (!plain || len(raw) == len(name)) && keyFolds(raw, escaped, name) {
 			return f
 		}
 	}
 	return fieldOther
 }
+
+// fieldsByInitial has bit f set, at the lower-case first letter of field
+// f's name, for each field. It is never written after initialisation.
+var fieldsByInitial = func() (t [utf8.RuneSelf]uint16) {
+	for f := fieldLevel; int(f) < len(eventFieldNames); f++ {
+		t[lowerASCII(eventFieldNames[f][0])] |= 1 << f
+	}
+	return t
+}()
 
 // scanMember scans one top-level member's value and returns its end offset.
 func (s *eventScan) scanMember(it *objectIter, m *member) (int, error) {
@@ -171,9 +201,10 @@ func (s *eventScan) scanMemberValue(it *objectIter, m *member) (int, error) {
 	b := it.b
 	f, exact := fieldOf(it, m)
 	if f.unique() {
-		if err := checkUnique(&s.seen, uint(f), exact, it, m, eventFieldNames[f], eventFieldNames[f]); err != nil {
-			return m.start, err
+		if !exact || s.seen&(1<<f) != 0 {
+			return m.start, ambiguous(exact, it, m, eventFieldNames[f], eventFieldNames[f])
 		}
+		s.seen |= 1 << f
 	}
 	var dst *strSpan
 	switch f {
@@ -202,21 +233,16 @@ func (s *eventScan) scanMemberValue(it *objectIter, m *member) (int, error) {
 	return scanStringField(b, m.valStart, dst, eventFieldNames[f])
 }
 
-// checkUnique records in seen (bit f) the member m of a field that an event
-// holds at most once, and refuses one seen before, or whose key is only a
-// case variant (not exact) of name. path names the field in the error.
-func checkUnique(seen *uint16, f uint, exact bool, it *objectIter, m *member, name, path string) error {
+// ambiguous is the error for member m of a field that an event holds at
+// most once: seen before (exact), or under a key that is only a variant of
+// name that encoding/json reads as it. path names the field.
+func ambiguous(exact bool, it *objectIter, m *member, name, path string) error {
 	key := it.b[m.keyStart:m.keyEnd]
+	msg := "ambiguous member " + quote(key) + ": appears more than once"
 	if !exact {
-		return &FieldError{Field: path, Offset: m.start, Err: ErrAmbiguous,
-			Msg: "ambiguous member " + quote(key) + ": differs from \"" + name + "\" only by case"}
+		msg = "ambiguous member " + quote(key) + ": differs from \"" + name + "\" only by case"
 	}
-	if *seen&(1<<f) != 0 {
-		return &FieldError{Field: path, Offset: m.start, Err: ErrAmbiguous,
-			Msg: "ambiguous member " + quote(key) + ": appears more than once"}
-	}
-	*seen |= 1 << f
-	return nil
+	return &FieldError{Field: path, Offset: m.start, Msg: msg, Err: ErrAmbiguous}
 }
 
 // scanStringField scans a string value, or null (as absent); any other type
@@ -254,9 +280,10 @@ func (s *eventScan) scanUser(b []byte, i int) (int, error) {
 		}
 		f, exact := userFieldOf(&it, m)
 		if f != userOther {
-			if err := checkUnique(&seen, uint(f), exact, &it, m, userFieldNames[f], userFieldPaths[f]); err != nil {
-				return m.start, err
+			if !exact || seen&(1<<f) != 0 {
+				return m.start, ambiguous(exact, &it, m, userFieldNames[f], userFieldPaths[f])
 			}
+			seen |= 1 << f
 		}
 		var end int
 		switch f {

@@ -81,3 +81,13 @@ func lowerASCII(c byte) byte {
 	}
 	return c
 }
+
+// isASCII reports whether b has only ASCII bytes.
+func isASCII(b []byte) bool {
+	for _, c := range b {
+		if c >= utf8.RuneSelf {
+			return false
+		}
+	}
+	return true
+}

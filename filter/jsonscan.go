@@ -74,7 +74,7 @@ func skipNested(b []byte, i, depth int) (int, error) {
 	var bits [shallowDepth / 64]uint64
 	open := containerStack{bits: bits[:]}
 	end, err := walkNested(b, i, depth, &open)
-	if err == errNeedDeeperStack {
+	if errors.Is(err, errNeedDeeperStack) {
 		return skipDeep(b, i, depth)
 	}
 	return end, err

@@ -52,7 +52,7 @@ func AppendJSON(dst []byte, record []byte) ([]byte, error) {
 	var counts [shallowJSONDepth]uint32
 	var kinds [shallowJSONDepth / 64]uint64
 	out, rest, err := enc.walk(dst, record, counts[:], kinds[:])
-	if err == errNeedDeeperStack {
+	if errors.Is(err, errNeedDeeperStack) {
 		out, rest, err = enc.walkDeep(dst[:n], record)
 	}
 	if err == nil && len(rest) != 0 {

@@ -16,4 +16,11 @@
 // or watch that names an object through its field selector and also has a
 // label selector: whether that parses decides the name, and apimachinery's
 // parser allocates.
+//
+// An event the filter cannot decide safely is an error, never a guess: a
+// *SyntaxError for broken JSON, a *FieldError naming the member otherwise.
+// errors.Is tells ErrNotAuditEvent (another kind of JSON), ErrTooDeep (a
+// member nested deeper than kube-apiserver writes) and ErrAmbiguous (a
+// member the decision reads, present twice or under a key that
+// encoding/json reads as its name) from the rest.
 package filter

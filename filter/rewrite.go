@@ -84,15 +84,18 @@ func (l *editList) stripManagedFields(b []byte, start int) error {
 	// value they looked into ends.
 	var it objectIter
 	it.begin(b, start)
-	table := false
-	rows := -1
+	table, rowsBeforeTable := false, false
 	for {
 		ok, err := it.next()
 		m := &it.m
 		if err != nil || !ok {
-			if err == nil && rows >= 0 && table {
-				// rows came before kind: walk them again now that the kind is known.
-				_, err = l.forEachElement(b, rows, l.stripRowObject)
+			if err == nil && rowsBeforeTable && table {
+				// rows came before kind: walk every rows member again now
+				// that the kind is known (one stripped already is stripped
+				// again to no effect: apply skips an edit it has applied).
+				_, err = l.inMember(b, start, "rows", func(b []byte, i int) (int, error) {
+					return l.forEachElement(b, i, l.stripRowObject)
+				})
 			}
 			return err
 		}
@@ -105,7 +108,7 @@ func (l *editList) stripManagedFields(b []byte, start int) error {
 		case it.keyIs(m, "rows") && table:
 			end, err = l.forEachElement(b, m.valStart, l.stripRowObject)
 		case it.keyIs(m, "rows"):
-			rows = m.valStart
+			rowsBeforeTable = true
 			end, err = skipValue(b, m.valStart, 2)
 		default:
 			if it.keyIs(m, "kind") {

@@ -64,10 +64,29 @@ func (t *tally) merge(o *tally) {
 // as one dead-letter message.
 func (p *Pipeline) read(s *scratch, t *tally) error {
 	for {
+		// readGuarded returns early only after a panic while filtering an
+		// event, which it dead-lettered: the walk goes on after it.
+		if done, err := p.readGuarded(s, t); done {
+			return err
+		}
+	}
+}
+
+// readGuarded is the walk of read, with one recover for all its events: a
+// defer per event would cost every event, a panic is rare. What the
+// recovery needs of the event being filtered is in s.current.
+func (p *Pipeline) readGuarded(s *scratch, t *tally) (done bool, err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			p.eventPanicked(s, t, v) // panics again if no event was being filtered
+			done, err = false, nil
+		}
+	}()
+	for {
 		from := s.reader.Offset()
 		rec, err := s.reader.Next()
 		if errors.Is(err, io.EOF) {
-			return nil
+			return true, nil
 		}
 		if err != nil {
 			var ce *chunk.Error
@@ -80,17 +99,19 @@ func (p *Pipeline) read(s *scratch, t *tally) error {
 			}
 			t.unreadable++
 			p.deadLetterTail(s, t, err)
-			return err
+			return true, err
 		}
 		t.events++
-		p.filterRecord(s, rec.Body, t)
+		s.current = filtering{body: rec.Body, arena: len(s.arena), kept: len(s.kept)}
+		p.event(s, rec.Body, t)
+		s.current = filtering{}
 	}
 }
 
 // event filters one record and, if the policy keeps it, adds it to s.kept;
 // a record or event it cannot read goes to s.kept for the dead-letter topic.
 // The counters of t are only touched once nothing more can fail, so that a
-// panic (filterRecord) leaves them as they were.
+// panic (readGuarded) leaves them as they were.
 func (p *Pipeline) event(s *scratch, body []byte, t *tally) {
 	// Fast path: tail without a parser puts the raw line under the log key,
 	// and the policy engine reads it in place.
@@ -111,7 +132,7 @@ func (p *Pipeline) event(s *scratch, body []byte, t *tally) {
 	}
 
 	start := len(s.arena)
-	s.line = line // until filterRecord returns
+	s.current.line = line
 	arena, view, res, err := s.proc.AppendEventOrView(s.arena, line)
 	if parsed {
 		t.parsed++

@@ -9,43 +9,37 @@ import (
 // A panic is a bug, but a bug in the handling of one event must not cost
 // the other events of the chunk, nor the host process: a panic that
 // reached Fluent Bit's C code would abort it, and every pipeline it runs.
-
-// filterRecord is event with a recover: an event whose filtering panics is
-// sent to the dead-letter topic, and the chunk goes on. The deferred
-// closure costs a few nanoseconds per event and allocates nothing
-// (BenchmarkFlushCPU).
-func (p *Pipeline) filterRecord(s *scratch, body []byte, t *tally) {
-	arena, kept := len(s.arena), len(s.kept)
-	defer func() {
-		if v := recover(); v != nil {
-			p.eventPanicked(s, t, body, arena, kept, v)
-		}
-	}()
-	p.event(s, body, t)
-	s.line = nil
-}
+// readGuarded recovers a panic while filtering an event with one deferred
+// recover for the whole walk: a readable event pays only for noting which
+// event is being filtered (s.current), not for a defer of its own.
 
 // eventPanicked dead-letters the event whose filtering panicked with v,
-// after undoing what it had added to s (arena and kept up to their lengths
-// before it). Its processor may be left in any state, so it is replaced.
-func (p *Pipeline) eventPanicked(s *scratch, t *tally, body []byte, arena, kept int, v any) {
+// after undoing what it had added to s. Its processor may be left in any
+// state, so it is replaced. A panic while no event was being filtered (in
+// the reader, say) is raised again, for the flush to recover.
+func (p *Pipeline) eventPanicked(s *scratch, t *tally, v any) {
+	cur := s.current
+	if cur.body == nil {
+		panic(v)
+	}
 	stack := debug.Stack()
-	line := s.line
-	s.arena, s.kept, s.line = s.arena[:arena], s.kept[:kept], nil
-	clear(s.kept[kept:cap(s.kept)])
+	s.current = filtering{}
+	s.arena, s.kept = s.arena[:cur.arena], s.kept[:cur.kept]
+	clear(s.kept[cur.kept:cap(s.kept)])
 	s.proc = p.cfg.NewProcessor()
 	t.eventPanics++
 	reason := fmt.Sprintf("panic: %v", v)
-	loc := p.locate(s, current(s), body)
+	loc := p.locate(s, current(s), cur.body)
 	if p.note(causeEventPanic, fmt.Errorf("%s: %s", loc, reason)) {
 		p.cfg.Log.Lines(LevelError, stackExcerpt(stack, 12))
 	}
+	line := cur.line
 	if line == nil {
-		line = body // the panic came before the line was found: ship the record
+		line = cur.body // the panic came before the line was found: ship the record
 		reason += " (the message is the record's raw msgpack)"
 	}
 	// Headers and logs carry the value, not the stack: the stack is in the
-	// log line above.
+	// log lines above.
 	s.deadLetter(s.appendField(line), nil, loc+": "+reason)
 }
 

@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tinylib/msgp/msgp"
+
 	"github.com/auditstream/auditstream/filter"
 	"github.com/auditstream/auditstream/sink"
 )
@@ -156,5 +158,21 @@ func TestSummaryPanicIsRecovered(t *testing.T) {
 	}
 	if !strings.Contains(logs.String(), "[error] [output:auditstream:test.0] panic while writing the summary (a bug; please report it): summary bug") {
 		t.Fatalf("no error line:\n%s", logs)
+	}
+}
+
+// TestPanicOutsideFilteringIsRetried: a panic in the walk of a chunk but
+// not while filtering an event (here in the Locator naming a record that is
+// not an event) is not blamed on an event: the flush returns Retry.
+func TestPanicOutsideFilteringIsRetried(t *testing.T) {
+	fs := &fakeSink{}
+	p, _ := newTestPipeline(t, fs, nil)
+	c := (&chunkBuilder{v2: true}).raw(auditLine(1, "ResponseComplete", "alice", "get", "default", "pods"))
+	c.b = msgp.AppendArrayHeader(c.b, 2)
+	c.b = msgp.AppendString(c.b, "not a timestamp")
+	c.b = msgp.AppendMapHeader(c.b, 0)
+	out := p.FlushFrom(c.b, func(int) string { panic("locator bug") })
+	if st := p.Stats(); out != Retry || st.FlushPanics != 1 || st.EventPanics != 0 || len(fs.events()) != 0 {
+		t.Fatalf("outcome %s, stats %+v, %d events delivered; want a retry of the whole chunk", out, st, len(fs.events()))
 	}
 }

@@ -45,6 +45,14 @@ type kept struct {
 	deadLetter                                      string
 }
 
+// filtering is the event a scratch is filtering: its record, its line once
+// found, and the lengths of the arena and of kept before it, to undo what a
+// panic left half done.
+type filtering struct {
+	body, line  []byte
+	arena, kept int
+}
+
 // scratch is the memory of one Flush: a policy processor, a chunk reader and
 // the buffers that hold what is handed to the sink. It is used by one flush
 // at a time and goes back to the pipeline's pool afterwards.
@@ -57,13 +65,13 @@ type scratch struct {
 	// where names the origin of a chunk's event by its index (the flush's
 	// Locator), for dead-letter reasons; nil names events by index alone.
 	where Locator
-	// line is the event being filtered, so that a panic while filtering it
-	// can still dead-letter it; nil between events.
-	line   []byte
-	arena  []byte // rewritten events and copies of their fields
-	json   []byte // a parsed record re-encoded as JSON (slow path)
-	kept   []kept
-	events []sink.Event
+	// current is the event being filtered, for the recovery from a panic
+	// while filtering it; zero between events.
+	current filtering
+	arena   []byte // rewritten events and copies of their fields
+	json    []byte // a parsed record re-encoded as JSON (slow path)
+	kept    []kept
+	events  []sink.Event
 
 	// parts are the scratches of the other parts of a chunk filtered in
 	// parts (readChunk), in chunk order; cuts is where they start, wg waits
@@ -123,7 +131,7 @@ func (s *scratch) appendEvents(events []sink.Event) []sink.Event {
 // reference into the last chunk.
 func (s *scratch) reset() {
 	s.reader.Reset(nil)
-	s.data, s.where, s.line = nil, nil, nil
+	s.data, s.where, s.current = nil, nil, filtering{}
 	if r, ok := s.proc.(scratchReleaser); ok {
 		r.ReleaseScratch(maxPooledProcessorBytes)
 	}

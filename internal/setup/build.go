@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime/debug"
 	"slices"
 	"strconv"
 	"time"
@@ -48,6 +49,7 @@ func Build(s *Settings, log *pipeline.Logger) (*Built, error) {
 		Sink:              snk,
 		IsRetryable:       sink.IsRetryable,
 		LogKey:            s.LogKey,
+		PathKey:           s.PathKey,
 		FlushTimeout:      s.Sink.DeliveryTimeout + FlushMargin,
 		SummaryInterval:   s.SummaryInterval,
 		FilterParallelism: s.FilterParallelism,
@@ -59,7 +61,7 @@ func Build(s *Settings, log *pipeline.Logger) (*Built, error) {
 		_ = snk.Close(context.Background()) // it never connected: nothing to flush or report
 		return nil, err
 	}
-	return startCheck(p, snk, log), nil
+	return startCheck(p, snk, snk.Check, log), nil
 }
 
 // checkTimeout bounds the start-up check of the brokers.
@@ -69,12 +71,21 @@ const checkTimeout = 10 * time.Second
 // so that unreachable brokers, refused credentials or missing topics show
 // in the log at start, not only at the first flush, without blocking
 // Fluent Bit's init.
-func startCheck(p *pipeline.Pipeline, snk *sink.Sink, log *pipeline.Logger) *Built {
+// check is snk.Check, or a fake in tests.
+func startCheck(p *pipeline.Pipeline, snk *sink.Sink, check func(context.Context) error, log *pipeline.Logger) *Built {
 	ctx, cancel := context.WithTimeout(context.Background(), checkTimeout)
 	c := &Built{Pipeline: p, Sink: snk, cancel: cancel, done: make(chan struct{})}
 	go func() {
 		defer close(c.done)
-		err := snk.Check(ctx)
+		// A panic on a goroutine of its own would end the host process;
+		// the check only informs, so a bug in it is logged and forgotten.
+		defer func() {
+			if v := recover(); v != nil {
+				log.Errorf("panic while checking the brokers at start (a bug; please report it; flushes are not affected): %v", v)
+				log.Lines(pipeline.LevelError, string(debug.Stack()))
+			}
+		}()
+		err := check(ctx)
 		switch {
 		case errors.Is(ctx.Err(), context.Canceled):
 			// exiting already: the result no longer matters

@@ -16,6 +16,7 @@ import (
 const (
 	KeyPolicyFile      = "policy_file"
 	KeyLogKey          = "log_key"
+	KeyPathKey         = "path_key"
 	KeyVerbosity       = "verbosity"
 	KeySummaryInterval = "summary_interval"
 	KeyInstanceName    = "instance_name"
@@ -33,14 +34,17 @@ const (
 
 // Keys lists every key Read and ReadVerbosity read: the pipeline's and the sink's.
 func Keys() []string {
-	return append([]string{KeyPolicyFile, KeyLogKey, KeyVerbosity, KeySummaryInterval, KeyInstanceName, KeyParallelism}, sink.Keys()...)
+	return append([]string{KeyPolicyFile, KeyLogKey, KeyPathKey, KeyVerbosity, KeySummaryInterval, KeyInstanceName, KeyParallelism}, sink.Keys()...)
 }
 
 // Settings is one pipeline's configuration: a plugin [OUTPUT] instance's, or
 // the ship command's.
 type Settings struct {
-	PolicyFile      string
-	LogKey          string
+	PolicyFile string
+	LogKey     string
+	// PathKey is the record key tail's Path_Key writes the file name to,
+	// quoted in the reasons of dead-lettered events; empty: none.
+	PathKey         string
 	SummaryInterval time.Duration
 	// FilterParallelism is pipeline.Config's: how many goroutines may
 	// filter one large chunk.
@@ -79,6 +83,7 @@ func Read(get func(string) string) (Settings, error) {
 	s := Settings{
 		PolicyFile:      strings.TrimSpace(get(KeyPolicyFile)),
 		LogKey:          strings.TrimSpace(get(KeyLogKey)),
+		PathKey:         strings.TrimSpace(get(KeyPathKey)),
 		SummaryInterval: DefaultSummaryInterval,
 	}
 	if s.PolicyFile == "" {

@@ -37,6 +37,8 @@ type Processor struct {
 	// it: views into it stay valid until the next call.
 	scratch []byte
 	groups  [][]byte
+	// redactSt is redaction's scratch (redact.go).
+	redactSt redactState
 }
 
 // NewProcessor returns a Processor that applies p.
@@ -81,6 +83,7 @@ func (pr *Processor) Fields() *Fields { return &pr.fields }
 func (pr *Processor) decide(line []byte) (Result, error) {
 	s := &pr.scan
 	pr.fields = Fields{}
+	pr.redactSt.total = 0
 	if err := s.scan(line); err != nil {
 		return Result{}, err
 	}
@@ -234,7 +237,7 @@ func (pr *Processor) planRewrite(line []byte, res Result) error {
 			}
 		}
 	}
-	return nil
+	return pr.planRedaction(line, res)
 }
 
 var levelJSON = [...]string{`"None"`, `"Metadata"`, `"Request"`, `"RequestResponse"`}

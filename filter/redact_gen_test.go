@@ -1,0 +1,214 @@
+package filter
+
+import (
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"math/rand/v2"
+	"strings"
+)
+
+// secretEvent is a generated event that carries secrets. Its text holds a
+// placeholder for each secret value; fill writes the event with the values,
+// or with what a redaction should leave in their place.
+type secretEvent struct {
+	name     string
+	template string
+	// values are the secret values' JSON texts, by placeholder number.
+	values []string
+	// markers are the unique strings hidden in the values.
+	markers []string
+}
+
+func placeholder(i int) string { return fmt.Sprintf("\x00%d\x00", i) }
+
+// fill replaces each placeholder by repl(i).
+func (e *secretEvent) fill(repl func(i int) string) string {
+	s := e.template
+	for i := len(e.values) - 1; i >= 0; i-- {
+		s = strings.ReplaceAll(s, placeholder(i), repl(i))
+	}
+	return s
+}
+
+func (e *secretEvent) line() string { return e.fill(func(i int) string { return e.values[i] }) }
+
+// secretGen writes the bodies of secret-bearing events. Each secret value
+// holds a fresh random marker.
+type secretGen struct {
+	r *rand.Rand
+	e *secretEvent
+	// noise is written where names go: the keys of secrets, and a member
+	// beside them.
+	noise string
+}
+
+func (g *secretGen) marker() string {
+	m := fmt.Sprintf("MRK%016xZ", g.r.Uint64())
+	g.e.markers = append(g.e.markers, m)
+	return m
+}
+
+// secret records a secret value given as JSON text and returns its placeholder.
+func (g *secretGen) secret(jsonText string) string {
+	g.e.values = append(g.e.values, jsonText)
+	return placeholder(len(g.e.values) - 1)
+}
+
+func jsonString(s string) string {
+	b, _ := json.Marshal(s)
+	return string(b)
+}
+
+// plain is a secret string in one of the ways JSON can write it: as it
+// is, with characters that must be escaped around it, or with the marker's
+// first letter as a \u escape.
+func (g *secretGen) plain() string {
+	m := g.marker()
+	switch g.r.IntN(3) {
+	case 0:
+		return g.secret(jsonString(m))
+	case 1:
+		return g.secret(jsonString("pw\"\\\n<" + m + ">\u00e9"))
+	default:
+		return g.secret(`"\u004d` + m[1:] + `"`)
+	}
+}
+
+// b64 is a data value: the base64 of a secret.
+func (g *secretGen) b64() string {
+	m := g.marker()
+	return g.secret(jsonString(base64.StdEncoding.EncodeToString([]byte("s:" + m))))
+}
+
+// dataMembers writes n members of a data or stringData map.
+func (g *secretGen) dataMembers(n int, value func() string) string {
+	var b strings.Builder
+	for i := range n {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		fmt.Fprintf(&b, `%s:%s`, jsonString(fmt.Sprintf("%skey-%d", g.noise, i)), value())
+	}
+	return b.String()
+}
+
+// lastApplied is kubectl's annotation: the whole manifest, data included,
+// as a JSON string.
+func (g *secretGen) lastApplied() string {
+	m1, m2 := g.marker(), g.marker()
+	manifest := `{"apiVersion":"v1","data":{"k":"` + base64.StdEncoding.EncodeToString([]byte(m1)) +
+		`"},"kind":"Secret","metadata":{"annotations":{},"name":"s","namespace":"ns"},"stringData":{"p":"` + m2 + `"}}` + "\n"
+	return g.secret(jsonString(manifest))
+}
+
+// secretObject writes a Secret with data, stringData, the last-applied
+// annotation and managedFields.
+func (g *secretGen) secretObject(name string) string {
+	return `{"kind":"Secret","apiVersion":"v1","metadata":{"name":"` + name + `","namespace":"ns",` +
+		`"annotations":{"a":"b","kubectl.kubernetes.io/last-applied-configuration":` + g.lastApplied() + `},` +
+		`"managedFields":[{"manager":"kubectl","fieldsType":"FieldsV1","fieldsV1":{"f:data":{"f:key-0":{}}}}]},` +
+		`"data":{` + g.dataMembers(1+g.r.IntN(3), g.b64) + `},` +
+		`"stringData":{` + g.dataMembers(1+g.r.IntN(2), g.plain) + `},"type":"Opaque","x-noise":` + jsonString(g.noise) + `}`
+}
+
+// secretEventShapes are the requests whose bodies carry secrets, each with
+// its request and response body.
+var secretEventShapes = []struct {
+	name, verb, uri string
+	bodies          func(g *secretGen) (req, resp string)
+}{
+	{"create secret", "create", "/api/v1/namespaces/ns/secrets", func(g *secretGen) (string, string) {
+		return g.secretObject("s"), g.secretObject("s")
+	}},
+	{"update secret", "update", "/api/v1/namespaces/ns/secrets/s", func(g *secretGen) (string, string) {
+		return g.secretObject("s"), g.secretObject("s")
+	}},
+	{"get secret", "get", "/api/v1/namespaces/ns/secrets/s", func(g *secretGen) (string, string) {
+		return "", g.secretObject("s")
+	}},
+	{"list secrets", "list", "/api/v1/namespaces/ns/secrets?limit=500", func(g *secretGen) (string, string) {
+		return "", `{"kind":"SecretList","apiVersion":"v1","metadata":{"resourceVersion":"1"},"items":[` +
+			g.secretObject("a") + `,` + g.secretObject("b") + `]}`
+	}},
+	{"list secrets as a Table", "list", "/api/v1/secrets?includeObject=Object", func(g *secretGen) (string, string) {
+		return "", `{"kind":"Table","apiVersion":"meta.k8s.io/v1","metadata":{},"columnDefinitions":[{"name":"Name","type":"string"}],` +
+			`"rows":[{"cells":["a"],"object":` + g.secretObject("a") + `},{"cells":["b"],"object":` + g.secretObject("b") + `}]}`
+	}},
+	{"watch secrets", "watch", "/api/v1/namespaces/ns/secrets?watch=true", func(g *secretGen) (string, string) {
+		return "", `{"type":"ADDED","object":` + g.secretObject("a") + `}`
+	}},
+	{"delete secret", "delete", "/api/v1/namespaces/ns/secrets/s", func(g *secretGen) (string, string) {
+		return `{"kind":"DeleteOptions","apiVersion":"v1"}`, g.secretObject("s")
+	}},
+	{"merge patch of a secret", "patch", "/api/v1/namespaces/ns/secrets/s", func(g *secretGen) (string, string) {
+		return `{"data":{` + g.dataMembers(2, g.b64) + `},"stringData":{` + g.dataMembers(1, g.plain) + `},` +
+			`"metadata":{"annotations":{"kubectl.kubernetes.io/last-applied-configuration":` + g.lastApplied() + `}}}`, g.secretObject("s")
+	}},
+	{"strategic merge patch of a secret", "patch", "/api/v1/namespaces/ns/secrets/s", func(g *secretGen) (string, string) {
+		return `{"$patch":"replace","data":{` + g.dataMembers(1, g.b64) + `,"gone":null},"type":"Opaque"}`, g.secretObject("s")
+	}},
+	{"JSON patch of a secret", "patch", "/api/v1/namespaces/ns/secrets/s", func(g *secretGen) (string, string) {
+		return `[{"op":"add","path":"/data/k","value":` + g.b64() + `},` +
+			`{"value":` + g.plain() + `,"op":"replace","path":"/stringData/p"},` +
+			`{"op":"test","path":"/data/k","value":` + g.b64() + `},` +
+			`{"op":"replace","path":"/data","value":{` + g.dataMembers(3, g.b64) + `}},` +
+			`{"op":"add","path":"/stringData","value":{` + g.dataMembers(2, g.plain) + `}},` +
+			`{"op":"add","path":"/metadata/annotations/kubectl.kubernetes.io~1last-applied-configuration","value":` + g.lastApplied() + `},` +
+			`{"op":"add","path":"/metadata/annotations","value":{"x":"y","kubectl.kubernetes.io/last-applied-configuration":` + g.lastApplied() + `}},` +
+			`{"op":"replace","path":"/d\u0061ta/k2","value":` + g.b64() + `},` +
+			`{"op":"replace","path":"","value":` + g.secretObject("s") + `},` +
+			`{"op":"remove","path":"/data/old"},{"op":"add","path":"/metadata/labels/x","value":"not secret"}]`, g.secretObject("s")
+	}},
+	{"token review", "create", "/apis/authentication.k8s.io/v1/tokenreviews", func(g *secretGen) (string, string) {
+		return `{"kind":"TokenReview","apiVersion":"authentication.k8s.io/v1","spec":{"token":` + g.plain() + `,"audiences":["api"]}}`,
+			`{"kind":"TokenReview","apiVersion":"authentication.k8s.io/v1","spec":{"token":` + g.plain() + `},"status":{"authenticated":true,"user":{"username":"bob"}}}`
+	}},
+	{"token request", "create", "/api/v1/namespaces/ns/serviceaccounts/default/token", func(g *secretGen) (string, string) {
+		return `{"kind":"TokenRequest","apiVersion":"authentication.k8s.io/v1","spec":{"audiences":["api"],"expirationSeconds":3600}}`,
+			`{"kind":"TokenRequest","apiVersion":"authentication.k8s.io/v1","spec":{"audiences":["api"]},"status":{"token":` + g.plain() + `,"expirationTimestamp":"2026-01-01T00:00:00Z"}}`
+	}},
+	{"custom resource list", "list", "/apis/example.com/v1/namespaces/ns/widgets", func(g *secretGen) (string, string) {
+		return "", `{"kind":"WidgetList","apiVersion":"example.com/v1","items":[{"spec":{"size":1,"password":` + g.plain() +
+			`,"credentials":[{"user":"u","apiKey":` + g.plain() + `},{"user":"v","apiKey":` + g.plain() + `}]}}]}`
+	}},
+	{"custom resource status", "update", "/apis/example.com/v1/namespaces/ns/widgets/w/status", func(g *secretGen) (string, string) {
+		return `{"spec":{"password":` + g.plain() + `},"status":{"phase":"ok"}}`, `{"spec":{"password":` + g.plain() + `}}`
+	}},
+}
+
+// testRedactFields are the custom fields the generated custom resources need.
+var testRedactFields = []string{"example.com/widgets:spec.password", "example.com/widgets:spec.credentials.apiKey"}
+
+var (
+	eventLevels = []string{"Metadata", "Request", "RequestResponse"}
+	eventStages = []string{"RequestReceived", "ResponseStarted", "ResponseComplete", "Panic"}
+)
+
+// genSecretEvent writes one event of each shape in turn, at a random level
+// and stage, with or without annotations.
+func genSecretEvent(r *rand.Rand, i int, noise string) *secretEvent {
+	shape := secretEventShapes[i%len(secretEventShapes)]
+	e := &secretEvent{name: shape.name}
+	g := &secretGen{r: r, e: e, noise: noise}
+	req, resp := shape.bodies(g)
+	var b strings.Builder
+	b.WriteString(`{"kind":"Event","apiVersion":"audit.k8s.io/v1","level":"` + eventLevels[r.IntN(len(eventLevels))] +
+		`","auditID":"` + fmt.Sprintf("%08x", r.Uint32()) + `","stage":"` + eventStages[r.IntN(len(eventStages))] +
+		`","requestURI":"` + shape.uri + `","verb":"` + shape.verb + `","user":` + alice)
+	if req != "" {
+		b.WriteString(`,"requestObject":` + req)
+	}
+	if resp != "" && r.IntN(4) > 0 {
+		b.WriteString(`,"responseObject":` + resp)
+	}
+	switch r.IntN(3) {
+	case 0:
+		b.WriteString(`,"annotations":{"authorization.k8s.io/decision":"allow"}`)
+	case 1:
+		b.WriteString(`,"annotations":{}`)
+	}
+	b.WriteString(`,"stageTimestamp":"2026-01-01T00:00:00.000000Z"}`)
+	e.template = b.String()
+	return e
+}

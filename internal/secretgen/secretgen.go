@@ -1,4 +1,9 @@
-package filter
+// Package secretgen writes audit events that carry secrets in every shape
+// the redaction of package filter must find: Secrets single, listed, in
+// Table rows, in watch events and patched three ways, TokenReviews,
+// TokenRequests and custom resources. Each secret value holds a unique
+// random marker, so a test can look for any trace of it in what came out.
+package secretgen
 
 import (
 	"encoding/base64"
@@ -8,36 +13,37 @@ import (
 	"strings"
 )
 
-// secretEvent is a generated event that carries secrets. Its text holds a
+// Event is a generated event that carries secrets. Its text holds a
 // placeholder for each secret value; fill writes the event with the values,
 // or with what a redaction should leave in their place.
-type secretEvent struct {
-	name     string
-	template string
-	// values are the secret values' JSON texts, by placeholder number.
-	values []string
-	// markers are the unique strings hidden in the values.
-	markers []string
+type Event struct {
+	Name     string
+	Template string
+	// Values are the secret values' JSON texts, by placeholder number.
+	Values []string
+	// Markers are the unique strings hidden in the values.
+	Markers []string
 }
 
 func placeholder(i int) string { return fmt.Sprintf("\x00%d\x00", i) }
 
-// fill replaces each placeholder by repl(i).
-func (e *secretEvent) fill(repl func(i int) string) string {
-	s := e.template
-	for i := len(e.values) - 1; i >= 0; i-- {
+// Fill replaces each placeholder by repl(i), i being the value's number.
+func (e *Event) Fill(repl func(i int) string) string {
+	s := e.Template
+	for i := len(e.Values) - 1; i >= 0; i-- {
 		s = strings.ReplaceAll(s, placeholder(i), repl(i))
 	}
 	return s
 }
 
-func (e *secretEvent) line() string { return e.fill(func(i int) string { return e.values[i] }) }
+// Line is the event as logged, secrets and all.
+func (e *Event) Line() string { return e.Fill(func(i int) string { return e.Values[i] }) }
 
 // secretGen writes the bodies of secret-bearing events. Each secret value
 // holds a fresh random marker.
 type secretGen struct {
 	r *rand.Rand
-	e *secretEvent
+	e *Event
 	// noise is written where names go: the keys of secrets, and a member
 	// beside them.
 	noise string
@@ -45,14 +51,14 @@ type secretGen struct {
 
 func (g *secretGen) marker() string {
 	m := fmt.Sprintf("MRK%016xZ", g.r.Uint64())
-	g.e.markers = append(g.e.markers, m)
+	g.e.Markers = append(g.e.Markers, m)
 	return m
 }
 
 // secret records a secret value given as JSON text and returns its placeholder.
 func (g *secretGen) secret(jsonText string) string {
-	g.e.values = append(g.e.values, jsonText)
-	return placeholder(len(g.e.values) - 1)
+	g.e.Values = append(g.e.Values, jsonText)
+	return placeholder(len(g.e.Values) - 1)
 }
 
 func jsonString(s string) string {
@@ -112,9 +118,12 @@ func (g *secretGen) secretObject(name string) string {
 		`"stringData":{` + g.dataMembers(1+g.r.IntN(2), g.plain) + `},"type":"Opaque","x-noise":` + jsonString(g.noise) + `}`
 }
 
-// secretEventShapes are the requests whose bodies carry secrets, each with
-// its request and response body.
-var secretEventShapes = []struct {
+// Shapes is the number of shapes: Generate(r, i, ...) writes shape i mod Shapes.
+func Shapes() int { return len(shapes) }
+
+// shapes are the requests whose bodies carry secrets, each with its request
+// and response body.
+var shapes = []struct {
 	name, verb, uri string
 	bodies          func(g *secretGen) (req, resp string)
 }{
@@ -177,25 +186,25 @@ var secretEventShapes = []struct {
 	}},
 }
 
-// testRedactFields are the custom fields the generated custom resources need.
-var testRedactFields = []string{"example.com/widgets:spec.password", "example.com/widgets:spec.credentials.apiKey"}
+// Fields are the redact_fields entries the generated custom resources need.
+var Fields = []string{"example.com/widgets:spec.password", "example.com/widgets:spec.credentials.apiKey"}
 
 var (
-	eventLevels = []string{"Metadata", "Request", "RequestResponse"}
-	eventStages = []string{"RequestReceived", "ResponseStarted", "ResponseComplete", "Panic"}
+	levels = []string{"Metadata", "Request", "RequestResponse"}
+	stages = []string{"RequestReceived", "ResponseStarted", "ResponseComplete", "Panic"}
 )
 
-// genSecretEvent writes one event of each shape in turn, at a random level
+// Generate writes one event of each shape in turn, at a random level
 // and stage, with or without annotations.
-func genSecretEvent(r *rand.Rand, i int, noise string) *secretEvent {
-	shape := secretEventShapes[i%len(secretEventShapes)]
-	e := &secretEvent{name: shape.name}
+func Generate(r *rand.Rand, i int, noise string) *Event {
+	shape := shapes[i%len(shapes)]
+	e := &Event{Name: shape.name}
 	g := &secretGen{r: r, e: e, noise: noise}
 	req, resp := shape.bodies(g)
 	var b strings.Builder
-	b.WriteString(`{"kind":"Event","apiVersion":"audit.k8s.io/v1","level":"` + eventLevels[r.IntN(len(eventLevels))] +
-		`","auditID":"` + fmt.Sprintf("%08x", r.Uint32()) + `","stage":"` + eventStages[r.IntN(len(eventStages))] +
-		`","requestURI":"` + shape.uri + `","verb":"` + shape.verb + `","user":` + alice)
+	b.WriteString(`{"kind":"Event","apiVersion":"audit.k8s.io/v1","level":"` + levels[r.IntN(len(levels))] +
+		`","auditID":"` + fmt.Sprintf("%08x", r.Uint32()) + `","stage":"` + stages[r.IntN(len(stages))] +
+		`","requestURI":"` + shape.uri + `","verb":"` + shape.verb + `","user":{"username":"alice","groups":["devs","system:authenticated"]}`)
 	if req != "" {
 		b.WriteString(`,"requestObject":` + req)
 	}
@@ -209,6 +218,6 @@ func genSecretEvent(r *rand.Rand, i int, noise string) *secretEvent {
 		b.WriteString(`,"annotations":{}`)
 	}
 	b.WriteString(`,"stageTimestamp":"2026-01-01T00:00:00.000000Z"}`)
-	e.template = b.String()
+	e.Template = b.String()
 	return e
 }

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"unicode/utf8"
 )
 
 // This file holds the table of fields that redaction replaces: the built-in
@@ -49,10 +50,12 @@ type pathNode struct {
 }
 
 // child returns the node for a member named key (raw JSON string content),
-// or nil when the path does not go there.
+// or nil when the path does not go there. Names match whatever their ASCII
+// case: the apiserver drops a misspelt "Data" from the object it stores,
+// but the body logged holds the value the client meant to store.
 func (n *pathNode) child(key []byte, escaped bool) *pathNode {
 	for _, c := range n.children {
-		if c.any || keyEquals(key, escaped, c.name) {
+		if c.any || keyEqualFold(key, escaped, c.name) {
 			return c
 		}
 	}
@@ -62,11 +65,44 @@ func (n *pathNode) child(key []byte, escaped bool) *pathNode {
 // childNamed is child for a decoded name.
 func (n *pathNode) childNamed(name []byte) *pathNode {
 	for _, c := range n.children {
-		if c.any || c.name == string(name) {
+		if c.any || keyEqualFold(name, false, c.name) {
 			return c
 		}
 	}
 	return nil
+}
+
+// keyEqualFold compares a key's raw content with name, ignoring ASCII case
+// and decoding escapes on the fly.
+func keyEqualFold(raw []byte, escaped bool, name string) bool {
+	k := 0
+	for i := 0; i < len(raw); {
+		if !escaped || raw[i] != '\\' {
+			if k >= len(name) || lowerASCII(raw[i]) != lowerASCII(name[k]) {
+				return false
+			}
+			i++
+			k++
+			continue
+		}
+		var r rune
+		r, i = decodeEscape(raw, i)
+		var buf [utf8.UTFMax]byte
+		for _, c := range buf[:utf8.EncodeRune(buf[:], r)] {
+			if k >= len(name) || lowerASCII(c) != lowerASCII(name[k]) {
+				return false
+			}
+			k++
+		}
+	}
+	return k == len(name)
+}
+
+func lowerASCII(c byte) byte {
+	if c >= 'A' && c <= 'Z' {
+		return c + 'a' - 'A'
+	}
+	return c
 }
 
 // parseRedactField parses "group/resource[/subresource]:path" ("resource:path"

@@ -153,8 +153,9 @@ func checkRedactionOnlyTouchesSecrets(t *testing.T, pr *filter.Processor, ev, pl
 		t.Fatal(err)
 	}
 	r := e.ObjectRef
-	if !(r.APIGroup == "" && (r.Resource == "secrets" || r.Resource == "serviceaccounts" && r.Subresource == "token") ||
-		r.APIGroup == "authentication.k8s.io" && r.Resource == "tokenreviews") {
+	secretBearing := r.APIGroup == "" && (r.Resource == "secrets" || r.Resource == "serviceaccounts" && r.Subresource == "token") ||
+		r.APIGroup == "authentication.k8s.io" && r.Resource == "tokenreviews"
+	if !secretBearing {
 		t.Errorf("redaction changed an event without secrets (%+v):\n got %s\nwant %s", r, out, plain)
 	}
 	return true

@@ -1,12 +1,18 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/segmentio/kafka-go"
+
+	"github.com/auditstream/auditstream/internal/kafkatest"
+	"github.com/auditstream/auditstream/internal/readback"
 	"github.com/auditstream/auditstream/internal/simulate"
 )
 
@@ -84,5 +90,47 @@ func TestSimulateReportsRedaction(t *testing.T) {
 	_, table, _ = runCLI(t, secretLog, "simulate", "--policy", policy, "--redact", "off")
 	if !strings.Contains(table, "Redaction off.") {
 		t.Errorf("table with --redact off:\n%s", table)
+	}
+}
+
+// ship redacts with the plugin's keys, and verify predicts the redacted
+// events: it agrees with what arrived, and with redact=off it does not.
+func TestShipRedactsAndVerifyAgrees(t *testing.T) {
+	info := kafkatest.Broker(t)
+	topic := kafkatest.TopicName(t) + ".{stage}"
+	brokers := strings.Join(info.Brokers, ",")
+	policy := writePolicy(t)
+	log := filepath.Join(t.TempDir(), "audit.log")
+	if err := os.WriteFile(log, []byte(secretLog), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	code, out, errOut := runCLI(t, "", "ship", "--policy", policy, "--brokers", brokers, "--topic", topic, "--set", "auto_create_topics=on", log)
+	if code != exitOK {
+		t.Fatalf("ship: exit %d\n%s\n%s", code, out, errOut)
+	}
+	code, out, errOut = runCLI(t, "", "verify", "--policy", policy, "--brokers", brokers, "--topic", topic, log)
+	if code != exitOK || !strings.Contains(out, " 0 missing, 0 duplicates, 0 unexpected") {
+		t.Fatalf("verify: exit %d\n%s\n%s", code, out, errOut)
+	}
+	code, out, _ = runCLI(t, "", "verify", "--policy", policy, "--brokers", brokers, "--topic", topic, "--set", "redact=off", log)
+	if code != exitFailure || !strings.Contains(out, " 2 missing") {
+		t.Errorf("verify with redact=off: exit %d; want %d and the two secret-bearing events missing\n%s", code, exitFailure, out)
+	}
+	var topics []string
+	for _, st := range []string{"RequestReceived", "ResponseStarted", "ResponseComplete", "Panic"} {
+		topics = append(topics, strings.Replace(topic, "{stage}", st, 1))
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	msgs, err := readback.ReadAll(ctx, &kafka.Dialer{Timeout: 10 * time.Second}, info.Brokers, topics)
+	if err != nil || len(msgs) != 3 {
+		t.Fatalf("read back %d messages: %v", len(msgs), err)
+	}
+	for _, m := range msgs {
+		for _, secret := range []string{"TUFSS0VSLWEtMQ==", "YWRtaW4=", "MARKER-b-2"} {
+			if strings.Contains(string(m.Value), secret) {
+				t.Errorf("secret %s arrived on %s", secret, m.Topic)
+			}
+		}
 	}
 }

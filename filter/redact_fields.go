@@ -154,8 +154,8 @@ func parseRedactField(spec string) (r redactRule, path []string, err error) {
 	return r, path, nil
 }
 
-// addField adds path to the tree at n, the field's label being label.
-// A field that contains another makes the other one redundant.
+// addField adds path to the tree at n as field number leaf. A field that
+// contains another makes the other one redundant.
 func (n *pathNode) addField(path []string, leaf int) {
 	for _, name := range path {
 		var next *pathNode
@@ -198,19 +198,17 @@ func buildRedactRules(fields []string) ([]redactRule, []string, error) {
 	if len(errs) > 0 {
 		return nil, nil, errors.Join(errs...)
 	}
-	find := func(r redactRule) *redactRule {
-		for i := range rules {
-			q := &rules[i]
-			if q.group == r.group && q.resource == r.resource && q.subresource == r.subresource {
-				return q
-			}
-		}
-		rules = append(rules, redactRule{group: r.group, resource: r.resource, subresource: r.subresource,
-			anySubresource: r.anySubresource, root: &pathNode{leaf: -1}})
-		return &rules[len(rules)-1]
-	}
+	// One rule per target first, then each field goes into every rule it
+	// applies to.
 	for _, p := range all {
-		find(p.r)
+		known := false
+		for _, q := range rules {
+			known = known || q.group == p.r.group && q.resource == p.r.resource && q.subresource == p.r.subresource
+		}
+		if !known {
+			rules = append(rules, redactRule{group: p.r.group, resource: p.r.resource, subresource: p.r.subresource,
+				anySubresource: p.r.anySubresource, root: &pathNode{leaf: -1}})
+		}
 	}
 	for _, p := range all {
 		labels = append(labels, fieldLabel(p.r, p.path))

@@ -90,7 +90,8 @@ func (w *redactWalk) value(n *pathNode, i int, root bool) (int, error) {
 // jsonPatchOp redacts one operation of a JSON patch (RFC 6902): its value
 // when its path is, or lies below, a redacted field, and the fields within
 // its value when the path leads towards them. The path may come after the
-// value, so the operation is read twice.
+// value, so the operation is read twice. "path" and "value" match whatever
+// their case, as member names do (pathNode.child).
 func (w *redactWalk) jsonPatchOp(root *pathNode, i int) (int, error) {
 	b := w.b
 	if i >= len(b) || b[i] != '{' {
@@ -111,9 +112,9 @@ func (w *redactWalk) jsonPatchOp(root *pathNode, i int) (int, error) {
 		}
 		var end int
 		switch {
-		case it.keyIs(m, "path") && b[m.valStart] == '"':
+		case keyEqualFold(b[m.keyStart:m.keyEnd], m.keyEscaped, "path") && b[m.valStart] == '"':
 			end, err = scanStringField(b, m.valStart, &path, "path")
-		case it.keyIs(m, "value"):
+		case keyEqualFold(b[m.keyStart:m.keyEnd], m.keyEscaped, "value"):
 			valStart = m.valStart
 			end, err = skipValue(b, m.valStart, 2)
 		default:
@@ -137,7 +138,7 @@ func (w *redactWalk) jsonPatchOp(root *pathNode, i int) (int, error) {
 			return end, err
 		}
 		if w.redact(n.leaf, valStart, end) {
-			if _, _, err := w.l.removeMembers(b, i, false, func(k []byte, esc bool) bool { return keyEquals(k, esc, "value") }); err != nil {
+			if _, _, err := w.l.removeMembers(b, i, false, func(k []byte, esc bool) bool { return keyEqualFold(k, esc, "value") }); err != nil {
 				return opEnd, err
 			}
 		}

@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"math/rand/v2"
+	"reflect"
 	"regexp"
 	"strconv"
 	"strings"
@@ -252,6 +253,15 @@ func checkRedacted(t testing.TB, name string, mode RedactMode, on, off *Processo
 		t.Fatalf("%s: %d values redacted, annotation %q", name, total, got)
 	}
 	if mode == RedactRemove {
+		// What mask writes, with every member that holds a marker gone.
+		masked := []byte(e.Fill(func(int) string { return `"` + RedactMarker + `"` }))
+		want, _, err := off.AppendEvent(nil, masked)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, want := decodeWithout(t, out), pruneMarkers(decodeWithout(t, want)); !reflect.DeepEqual(got, want) {
+			t.Fatalf("%s: remove mode\n got %v\nwant %v", name, got, want)
+		}
 		return total > 0
 	}
 	masked := []byte(e.Fill(func(i int) string { return markerFor(t, mode, e.Values[i]) }))
@@ -323,4 +333,44 @@ func FuzzRedactAnyLine(f *testing.F) {
 			t.Fatalf("redacting again changed the event (%v):\n once %q\ntwice %q", err, out, again)
 		}
 	})
+}
+
+// decodeWithout decodes an event without the redaction annotation, and
+// without annotations when that leaves none.
+func decodeWithout(t testing.TB, event []byte) map[string]any {
+	t.Helper()
+	var v map[string]any
+	if err := json.Unmarshal(event, &v); err != nil {
+		t.Fatal(err)
+	}
+	if a, ok := v["annotations"].(map[string]any); ok {
+		delete(a, RedactedAnnotation)
+		if len(a) == 0 {
+			delete(v, "annotations")
+		}
+	}
+	return v
+}
+
+// pruneMarkers removes, at any depth, the members whose value is RedactMarker.
+func pruneMarkers(v map[string]any) map[string]any {
+	var prune func(any)
+	prune = func(v any) {
+		switch x := v.(type) {
+		case map[string]any:
+			for k, e := range x {
+				if e == RedactMarker {
+					delete(x, k)
+					continue
+				}
+				prune(e)
+			}
+		case []any:
+			for _, e := range x {
+				prune(e)
+			}
+		}
+	}
+	prune(v)
+	return v
 }

@@ -52,12 +52,14 @@ func (w *redactWalk) value(n *pathNode, i int, root bool) (int, error) {
 			break
 		}
 		var end int
+		remove := false
 		c := n.child(b[m.keyStart:m.keyEnd], m.keyEscaped)
 		switch {
 		case c != nil && c.leaf >= 0:
 			end, err = skipValue(b, m.valStart, 2)
 			if err == nil {
-				removing = w.redact(c.leaf, m.valStart, end) || removing
+				remove = w.redact(c.leaf, m.valStart, end)
+				removing = removing || remove
 			}
 		case c != nil:
 			end, err = w.value(c, m.valStart, false)
@@ -74,7 +76,7 @@ func (w *redactWalk) value(n *pathNode, i int, root bool) (int, error) {
 			return end, err
 		}
 		it.valueEnd(end)
-		l.members = append(l.members, objMember{start: m.start, end: end, removed: c != nil && c.leaf >= 0})
+		l.members = append(l.members, objMember{start: m.start, end: end, removed: remove})
 	}
 	if removing {
 		ms := l.members[first:]

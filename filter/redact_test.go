@@ -11,6 +11,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 
 	auditv1 "k8s.io/apiserver/pkg/apis/audit/v1"
@@ -373,4 +374,37 @@ func pruneMarkers(v map[string]any) map[string]any {
 	}
 	prune(v)
 	return v
+}
+
+// One Redaction serves many goroutines, each with its own Processor and so
+// its own HMAC state (run with -race).
+func TestRedactConcurrentProcessors(t *testing.T) {
+	r := rand.New(rand.NewPCG(9, 9))
+	p := mustCompile(t, policyRequestResponse).WithRedaction(mustRedaction(t, RedactHash, secretgen.Fields...))
+	var lines [][]byte
+	var want []string
+	pr := p.NewProcessor()
+	for i := range 4 * secretgen.Shapes() {
+		line := []byte(secretgen.Generate(r, i, "").Line())
+		out, _, err := pr.AppendEvent(nil, line)
+		if err != nil {
+			t.Fatal(err)
+		}
+		lines, want = append(lines, line), append(want, string(out))
+	}
+	var wg sync.WaitGroup
+	for range 4 {
+		wg.Go(func() {
+			pr := p.NewProcessor()
+			for range 10 {
+				for i, l := range lines {
+					if out, _, _ := pr.AppendEvent(nil, l); string(out) != want[i] {
+						t.Errorf("line %d differs under concurrency", i)
+						return
+					}
+				}
+			}
+		})
+	}
+	wg.Wait()
 }

@@ -100,6 +100,8 @@ fuzz:
 	$(GO) test ./filter -run='^$$' -fuzz=FuzzAppendEvent -fuzztime=$(FUZZTIME)
 	$(GO) test ./filter -run='^$$' -fuzz=FuzzSkipValue -fuzztime=$(FUZZTIME)
 	$(GO) test ./filter -run='^$$' -fuzz=FuzzDecodersAgree -fuzztime=$(FUZZTIME)
+	$(GO) test ./filter -run='^$$' -fuzz='^FuzzRedact$$' -fuzztime=$(FUZZTIME)
+	$(GO) test ./filter -run='^$$' -fuzz=FuzzRedactAnyLine -fuzztime=$(FUZZTIME)
 	$(GO) test ./internal/chunk -run='^$$' -fuzz=FuzzReader -fuzztime=$(FUZZTIME)
 	$(GO) test ./sink -run='^$$' -fuzz=FuzzAppendTruncated -fuzztime=$(FUZZTIME)
 	$(GO) test ./sink -run='^$$' -fuzz=FuzzAppendShortened -fuzztime=$(FUZZTIME) -fuzzminimizetime=100x

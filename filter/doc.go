@@ -7,7 +7,8 @@
 //	line  --scan-->  event fields (views into line)
 //	      --rebuild--> Attributes (from requestURI, verb and user, as the apiserver saw them)
 //	      --Decide-->  Decision (level, omitted stage, omitManagedFields, rule index)
-//	      --rewrite--> dst (the event at its effective level)
+//	      --rewrite--> dst (the event at its effective level, with the secrets
+//	                   in its bodies redacted when the Policy has a Redaction)
 //
 // A Policy is compiled once and is immutable: it is safe for concurrent use.
 // A Processor holds the scratch memory of one event at a time; it is not safe

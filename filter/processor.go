@@ -37,6 +37,8 @@ type Processor struct {
 	// it: views into it stay valid until the next call.
 	scratch []byte
 	groups  [][]byte
+	// redactSt is redaction's scratch (redact.go).
+	redactSt redactState
 }
 
 // NewProcessor returns a Processor that applies p.
@@ -81,6 +83,7 @@ func (pr *Processor) Fields() *Fields { return &pr.fields }
 func (pr *Processor) decide(line []byte) (Result, error) {
 	s := &pr.scan
 	pr.fields = Fields{}
+	pr.redactSt.total = 0
 	if err := s.scan(line); err != nil {
 		return Result{}, err
 	}
@@ -222,22 +225,21 @@ func (pr *Processor) planRewrite(line []byte, res Result) error {
 			l.removeMember(s.members, i)
 		}
 	}
-	if !res.Decision.OmitManagedFields {
-		return nil
-	}
-	for _, c := range s.copies {
-		// A patch body is the patch as sent, not an object: the apiserver
-		// leaves it alone, and so must we.
-		strip := c.field == fieldRequestObject && res.Level >= LevelRequest && string(pr.fields.Attrs.Verb) != "patch" ||
-			c.field == fieldResponseObject && res.Level >= LevelRequestResponse
-		if !strip {
-			continue
+	if res.Decision.OmitManagedFields {
+		for _, c := range s.copies {
+			// A patch body is the patch as sent, not an object: the
+			// apiserver leaves it alone, and so must we.
+			strip := c.field == fieldRequestObject && res.Level >= LevelRequest && string(pr.fields.Attrs.Verb) != "patch" ||
+				c.field == fieldResponseObject && res.Level >= LevelRequestResponse
+			if !strip {
+				continue
+			}
+			if err := l.stripManagedFields(line, c.valStart); err != nil {
+				return err
+			}
 		}
-		if err := l.stripManagedFields(line, c.valStart); err != nil {
-			return err
-		}
 	}
-	return nil
+	return pr.planRedaction(line, res)
 }
 
 var levelJSON = [...]string{`"None"`, `"Metadata"`, `"Request"`, `"RequestResponse"`}

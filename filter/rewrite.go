@@ -1,9 +1,12 @@
 package filter
 
-// edit replaces line[start:end] with repl ("" removes it).
+// edit replaces line[start:end] with repl ("" removes it), then replBytes:
+// a replacement built for this event (a redaction marker) is a view of the
+// Processor's scratch rather than a string, which would cost an allocation.
 type edit struct {
 	start, end int
 	repl       string
+	replBytes  []byte
 }
 
 // editList collects the edits of one event. Removals may nest or overlap (a
@@ -22,7 +25,13 @@ type objMember struct {
 func (l *editList) reset() { l.edits = l.edits[:0] }
 
 func (l *editList) add(start, end int, repl string) {
-	l.edits = append(l.edits, edit{start, end, repl})
+	l.edits = append(l.edits, edit{start: start, end: end, repl: repl})
+}
+
+// addBytes is add with a replacement that is a view: it must stay unchanged
+// until apply.
+func (l *editList) addBytes(start, end int, repl []byte) {
+	l.edits = append(l.edits, edit{start: start, end: end, replBytes: repl})
 }
 
 // removeMember removes member i of an object, taking exactly one comma with
@@ -48,14 +57,15 @@ func (l *editList) apply(dst, line []byte, from, to int) []byte {
 	sortEdits(l.edits)
 	pos := from
 	for _, e := range l.edits {
-		if e.end <= pos {
-			continue // inside a removal already applied
+		if e.end < pos || e.end == pos && e.start < e.end {
+			continue // inside a removal already applied; an insertion (start == end) at pos is not
 		}
 		if e.start < pos {
 			e.start = pos
 		}
 		dst = append(dst, line[pos:e.start]...)
 		dst = append(dst, e.repl...)
+		dst = append(dst, e.replBytes...)
 		pos = e.end
 	}
 	return append(dst, line[pos:to]...)

@@ -74,6 +74,8 @@ func runVerify(cmd *cobra.Command, o *shipOptions, timeout time.Duration, args [
 	if err != nil {
 		return err
 	}
+	// What ship and the plugin sent was redacted under the same keys.
+	p = p.WithRedaction(s.Redaction)
 	topicOf := topicResolver(&s.Sink)
 
 	// What the policy keeps of the log: a multiset of rewritten events.

@@ -7,6 +7,7 @@ import (
 	"runtime/debug"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/auditstream/auditstream/filter"
@@ -36,6 +37,12 @@ func Build(s *Settings, log *pipeline.Logger) (*Built, error) {
 		return nil, fmt.Errorf("%s: %w", KeyPolicyFile, err)
 	}
 	log.Infof("%s %s: %d rules", KeyPolicyFile, s.PolicyFile, pol.NumRules())
+	pol = pol.WithRedaction(s.Redaction)
+	if r := s.Redaction; r != nil {
+		log.Infof("%s on, %s %s: %s", KeyRedact, KeyRedactMode, r.Mode(), strings.Join(r.Fields(), "; "))
+	} else {
+		log.Warnf("%s off: secrets in the bodies the policy keeps are sent as logged", KeyRedact)
+	}
 	for i := range pol.NumRules() {
 		log.Debugf("  %s", pol.DescribeRule(i))
 	}

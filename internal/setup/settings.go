@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/auditstream/auditstream/filter"
 	"github.com/auditstream/auditstream/internal/pipeline"
 	"github.com/auditstream/auditstream/sink"
 )
@@ -34,7 +35,8 @@ const (
 
 // Keys lists every key Read and ReadVerbosity read: the pipeline's and the sink's.
 func Keys() []string {
-	return append([]string{KeyPolicyFile, KeyLogKey, KeyPathKey, KeyVerbosity, KeySummaryInterval, KeyInstanceName, KeyParallelism}, sink.Keys()...)
+	keys := append([]string{KeyPolicyFile, KeyLogKey, KeyPathKey, KeyVerbosity, KeySummaryInterval, KeyInstanceName, KeyParallelism}, RedactKeys()...)
+	return append(keys, sink.Keys()...)
 }
 
 // Settings is one pipeline's configuration: a plugin [OUTPUT] instance's, or
@@ -49,7 +51,9 @@ type Settings struct {
 	// FilterParallelism is pipeline.Config's: how many goroutines may
 	// filter one large chunk.
 	FilterParallelism int
-	Sink              sink.Config
+	// Redaction is applied to the events the policy keeps; nil when off.
+	Redaction *filter.Redaction
+	Sink      sink.Config
 }
 
 // InstanceName is what the instance's log lines are tagged with: the
@@ -107,9 +111,12 @@ func Read(get func(string) string) (Settings, error) {
 		}
 		s.FilterParallelism = n
 	}
+	var err error
+	if s.Redaction, err = ReadRedaction(get); err != nil {
+		return s, err
+	}
 	// ConfigFromKeys validates too: a missing broker fails here, at init,
 	// rather than at the first flush.
-	var err error
 	s.Sink, err = sink.ConfigFromKeys(get)
 	return s, err
 }

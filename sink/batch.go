@@ -71,6 +71,8 @@ type msgMeta struct {
 	// shortened: its client-chosen strings were cut (appendShortened).
 	shortened bool
 	dead      bool // a dead-letter message
+	// callerReason: the event came with Event.DeadLetter.
+	callerReason bool
 	// retried: counted in Retried already, by an earlier attempt of the
 	// same call.
 	retried bool

@@ -288,9 +288,15 @@ func (s *Sink) settle(b *batch, errs []error, cause *error, res *Result) (next *
 // cause). It reports whether the message is to be sent.
 func (s *Sink) deadLetter(b *batch, i int, reason string) bool {
 	m, meta := &b.msgs[i], &b.meta[i]
+	// A reason the caller gave names its record (index, file, line), so
+	// every one differs: they share one cause in the log's rate limit.
+	cause := reason
+	if meta.callerReason {
+		cause = callerDeadLetterCause
+	}
 	if s.dlq < 0 || meta.dead {
 		s.counters[meta.origin].dropped.Add(1)
-		s.logOutcome("dropped", meta.origin, reason)
+		s.logOutcome("dropped", meta.origin, cause, reason)
 		return false
 	}
 	h := make([]kafka.Header, 0, len(m.Headers)+3)
@@ -311,16 +317,20 @@ func (s *Sink) deadLetter(b *batch, i int, reason string) bool {
 	m.Topic = s.topics[s.dlq]
 	meta.size = messageSize(m)
 	meta.alone = int(meta.size) > s.cfg.BatchBytes
-	s.logOutcome("dead-lettered", meta.origin, reason)
+	s.logOutcome("dead-lettered", meta.origin, cause, reason)
 	return true
 }
 
-// logOutcome logs that events of topic t were dropped or dead-lettered for
-// reason, at most once a minute per outcome, topic and reason.
-func (s *Sink) logOutcome(outcome string, t int8, reason string) {
-	key := outcome + "\x00" + s.topicName(t) + "\x00" + reason
+// callerDeadLetterCause is the rate-limit cause of every Event.DeadLetter.
+const callerDeadLetterCause = "\x00caller"
+
+// logOutcome logs that events of topic t were dropped or dead-lettered, at
+// most once a minute per outcome, topic and cause; the line gives the
+// latest reason.
+func (s *Sink) logOutcome(outcome string, t int8, cause, reason string) {
+	key := outcome + "\x00" + s.topicName(t) + "\x00" + cause
 	if n, ok := s.limiter.Allow(key, 1, time.Now()); ok {
-		s.log(LogWarn, fmt.Sprintf("%s %d event(s) of topic %q since the last report of this cause: %s", outcome, n, s.topicName(t), reason))
+		s.log(LogWarn, fmt.Sprintf("%s %d event(s) of topic %q since the last report of this cause; the latest: %s", outcome, n, s.topicName(t), reason))
 	}
 }
 

@@ -177,6 +177,7 @@ func (s *Sink) build(events []Event, res *Result) *batch {
 
 		switch {
 		case e.DeadLetter != "":
+			meta.callerReason = true
 			if !s.deadLetter(b, i, e.DeadLetter) {
 				dropped = append(dropped, i)
 			}

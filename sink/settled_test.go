@@ -2,6 +2,7 @@ package sink
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 )
@@ -61,6 +62,29 @@ func TestDeliverAllDeadLettered(t *testing.T) {
 	for _, r := range consume(t, c.ListenAddrs(), len(evs), "dlq") {
 		if r.headers[HeaderError] != "not an audit event" {
 			t.Errorf("unexpected error header %v", r.headers)
+		}
+	}
+}
+
+// The reasons a caller gives name their record, so each differs: the log
+// still says so once per minute, not once per event, for either outcome.
+func TestCallerDeadLettersLogOnce(t *testing.T) {
+	for _, dlq := range []string{"dlq", ""} {
+		c := newCluster(t)
+		cfg := testConfig(c.ListenAddrs())
+		cfg.DeadLetterTopic = dlq
+		s, rec := newTestSink(t, cfg)
+		evs := testEvents(50, 600)
+		for i := range evs {
+			// As the pipeline sends a line it could not read: no stage.
+			evs[i].DeadLetter = fmt.Sprintf("record %d of the chunk: not an audit event", i)
+			evs[i].Stage, evs[i].Level = "", ""
+		}
+		if _, err := s.Deliver(context.Background(), evs); err != nil {
+			t.Fatalf("Deliver: %v", err)
+		}
+		if n := strings.Count(rec.text(), "since the last report of this cause"); n != 1 {
+			t.Errorf("dead_letter_topic %q: %d log lines for 50 dead letters, want 1:\n%s", dlq, n, rec.text())
 		}
 	}
 }

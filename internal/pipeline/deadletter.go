@@ -37,9 +37,61 @@ func (p *Pipeline) locate(s *scratch, i int, body []byte) string {
 func current(s *scratch) int { return s.reader.Events() - 1 }
 
 // deadLetter adds an event for the dead-letter topic to s, in chunk order:
-// value (a view of the chunk, or of the arena) with reason.
+// value (a view of the chunk, or of the arena) with reason. With
+// s.cutBodies, the bytes from its first request or response body on are
+// left out, and the reason says so.
 func (s *scratch) deadLetter(value span, view []byte, reason string) {
+	if s.cutBodies {
+		b := view
+		if b == nil {
+			b = value.of(s.arena)
+		}
+		if i := firstBodyKey(b); i >= 0 {
+			if view != nil {
+				view = view[:i:i]
+			} else {
+				value.hi = value.lo + i
+			}
+			reason += fmt.Sprintf(" (cut to its first %d of %d bytes, before its first request or response body: "+
+				"redaction cannot find the secrets of a line it cannot read)", i, len(b))
+		}
+	}
 	s.kept = append(s.kept, kept{value: value, view: view, deadLetter: reason})
+}
+
+// firstBodyKey returns the offset of the first requestObject or
+// responseObject in b, in any letter case, quote included when one stands
+// before it; -1 when there is none. b need not be JSON: a record's raw
+// msgpack holds its keys as plain bytes too.
+func firstBodyKey(b []byte) int {
+	for i := 0; i+len("requestObject") <= len(b); i++ {
+		if b[i]|0x20 != 'r' || b[i+1]|0x20 != 'e' {
+			continue
+		}
+		rest := b[i+2:]
+		if !hasPrefixFold(rest, "questobject") && !hasPrefixFold(rest, "sponseobject") {
+			continue
+		}
+		if i > 0 && b[i-1] == '"' {
+			return i - 1
+		}
+		return i
+	}
+	return -1
+}
+
+// hasPrefixFold reports whether b starts with lower, an ASCII lower-case
+// word, in any letter case.
+func hasPrefixFold(b []byte, lower string) bool {
+	if len(b) < len(lower) {
+		return false
+	}
+	for i := range len(lower) {
+		if b[i]|0x20 != lower[i] {
+			return false
+		}
+	}
+	return true
 }
 
 // deadLetterLine dead-letters an event the policy engine could not read,

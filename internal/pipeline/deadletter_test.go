@@ -77,3 +77,53 @@ func TestDeadLetterRecordWithoutJSON(t *testing.T) {
 		t.Fatalf("stats %+v", st)
 	}
 }
+
+// TestDeadLetterCutsBodiesWhenRedacting: with redaction on, a line cut short
+// inside a Secret's body (the apiserver stopped mid-write) reaches the
+// dead-letter topic without its body, whatever the body key's case, and the
+// reason says how much was left out; without it the line goes whole.
+func TestDeadLetterCutsBodiesWhenRedacting(t *testing.T) {
+	const secret = "c2VjcmV0LXRva2Vu"
+	full := strings.Replace(auditLine(1, "ResponseComplete", "alice", "create", "default", "secrets"),
+		`"stage":`, `"RequestObject":{"kind":"Secret","data":{"token":"`+secret+`"}},"stage":`, 1)
+	cutShort := full[:strings.Index(full, secret)+len(secret)]
+	head := cutShort[:strings.Index(cutShort, `"RequestObject"`)]
+	for _, cut := range []bool{true, false} {
+		fs := &fakeSink{}
+		p, _ := newTestPipeline(t, fs, func(c *Config) { c.CutUnreadableBodies = cut })
+		c := &chunkBuilder{v2: true}
+		c.raw(cutShort)
+		c.raw(auditLine(2, "ResponseComplete", "alice", "get", "default", "pods"))
+		if out := p.Flush(c.b); out != Delivered {
+			t.Fatalf("outcome %s", out)
+		}
+		got := fs.events()
+		if len(got) != 2 || got[0].deadLetter == "" {
+			t.Fatalf("sink got %+v; want the cut-short line dead-lettered, then the good event", got)
+		}
+		switch {
+		case cut && got[0].value != head:
+			t.Errorf("dead letter %q; want only what precedes the body, %q", got[0].value, head)
+		case cut && !strings.Contains(got[0].deadLetter, "before its first request or response body"):
+			t.Errorf("reason %q does not say the body was left out", got[0].deadLetter)
+		case !cut && got[0].value != cutShort:
+			t.Errorf("dead letter %q; want the line as it was read", got[0].value)
+		}
+	}
+}
+
+func TestFirstBodyKey(t *testing.T) {
+	for in, want := range map[string]int{
+		`{"a":1}`:                      -1,
+		`{"a":1,"requestObject":{}}`:   7,
+		`{"a":1,"RESPONSEobject":{}}`:  7,
+		`x` + "\xadrequestObject\xa0":  2, // a msgpack key: no quote before it
+		`{"requestUri":"/requestob"}`:  -1,
+		`{"b":"x","responseObjec":1}`:  -1,
+		`{"response":"requestObject"}`: 12,
+	} {
+		if got := firstBodyKey([]byte(in)); got != want {
+			t.Errorf("firstBodyKey(%q) = %d, want %d", in, got, want)
+		}
+	}
+}

@@ -70,6 +70,12 @@ type Config struct {
 	// DefaultFilterParallelism.
 	FilterParallelism int
 
+	// CutUnreadableBodies leaves out of a dead-lettered line everything
+	// from its first requestObject or responseObject on. Set it when the
+	// processor redacts secrets: a line it could not read (cut short by a
+	// crash, say) may still hold a Secret's body, which redaction never saw.
+	CutUnreadableBodies bool
+
 	Log *Logger
 	// SinkSummary, if set, appends the sink's own counters (per topic) to the
 	// summary line.
@@ -123,7 +129,7 @@ func New(cfg Config) (*Pipeline, error) {
 		cfg.LogInterval = DefaultLogInterval
 	}
 	p := &Pipeline{cfg: cfg, minPartBytes: defaultMinPartBytes, limit: ratelimit.New[cause](cfg.LogInterval)}
-	p.pool.New = func() any { return &scratch{proc: cfg.NewProcessor()} }
+	p.pool.New = func() any { return &scratch{proc: cfg.NewProcessor(), cutBodies: cfg.CutUnreadableBodies} }
 	if cfg.SummaryInterval > 0 {
 		p.stopSummary = make(chan struct{})
 		p.summaryDone = make(chan struct{})

@@ -57,8 +57,10 @@ type filtering struct {
 // the buffers that hold what is handed to the sink. It is used by one flush
 // at a time and goes back to the pipeline's pool afterwards.
 type scratch struct {
-	proc   Processor
-	reader chunk.Reader
+	proc Processor
+	// cutBodies is Config.CutUnreadableBodies.
+	cutBodies bool
+	reader    chunk.Reader
 	// data is what reader reads (a view of the chunk, or of a part's share
 	// of it): a dead-lettered record is a view into it.
 	data []byte

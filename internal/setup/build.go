@@ -61,8 +61,10 @@ func Build(s *Settings, log *pipeline.Logger) (*Built, error) {
 		SummaryInterval:   s.SummaryInterval,
 		FilterParallelism: s.FilterParallelism,
 		MessageKey:        s.Sink.MessageKey,
-		Log:               log,
-		SinkSummary:       func(b []byte) []byte { return appendSinkStats(b, snk.Stats()) },
+		// Redaction cannot look into a line that does not parse.
+		CutUnreadableBodies: s.Redaction != nil,
+		Log:                 log,
+		SinkSummary:         func(b []byte) []byte { return appendSinkStats(b, snk.Stats()) },
 	})
 	if err != nil {
 		_ = snk.Close(context.Background()) // it never connected: nothing to flush or report

@@ -148,9 +148,9 @@ func runShip(cmd *cobra.Command, o *shipOptions, args []string) error {
 	closeErr := p.Close(ctx)
 	c, ss := sh.counts, p.Sink.Stats().Total()
 	fmt.Fprintf(cmd.OutOrStdout(), "shipped: %d events read, %d kept, %d dropped by policy, %d not audit events, %d lines too long; "+
-		"%d sent to Kafka (%s), %d dead-lettered, %d dropped by the sink, %d truncated, %d retried sends\n",
+		"%d sent to Kafka (%s), %d dead-lettered, %d dropped by the sink, %d truncated, %d retried (%d resends), %d refused by the brokers\n",
 		c.Events, c.Kept, c.Dropped, c.Malformed, sh.tooLong, ss.Sent, bytesIEC(int64(ss.SentBytes)),
-		c.DeadLettered, c.SinkDropped, ss.Truncated, ss.Retried)
+		c.DeadLettered, c.SinkDropped, ss.Truncated, ss.Retried, ss.Resends, ss.Refused)
 	if err := errors.Join(shipErr, closeErr); err != nil {
 		return err
 	}

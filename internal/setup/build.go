@@ -152,7 +152,8 @@ func appendSinkStats(b []byte, st sink.Stats) []byte {
 			v uint64
 		}{
 			{"sent", ts.Sent}, {"sent_bytes", ts.SentBytes}, {"retried", ts.Retried},
-			{"truncated", ts.Truncated}, {"dead_lettered", ts.DeadLettered}, {"dropped", ts.Dropped},
+			{"resends", ts.Resends}, {"truncated", ts.Truncated}, {"dead_lettered", ts.DeadLettered},
+			{"dropped", ts.Dropped}, {"refused", ts.Refused},
 		} {
 			if kv.v == 0 {
 				continue

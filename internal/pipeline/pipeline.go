@@ -34,12 +34,19 @@ const (
 	DefaultLogKey       = "log"
 )
 
-// Config assembles a Pipeline. NewProcessor, Sink and Log are required.
+// Config assembles a Pipeline. Sink, Log and one of Policy and NewProcessor
+// are required.
 type Config struct {
 	// NewProcessor returns a new policy processor; the pipeline keeps a pool
-	// of them, one per concurrent flush.
+	// of them, one per concurrent flush. It is the fixed policy of a
+	// pipeline without Policy.
 	NewProcessor func() Processor
-	Sink         Sink
+	// Policy, if set, returns the policy version in force; each Flush calls
+	// it once (see PolicyVersion). It must be safe for concurrent calls.
+	Policy func() *PolicyVersion
+	// Hooks observe flushes (metrics); nil hooks cost nothing.
+	Hooks Hooks
+	Sink  Sink
 	// IsRetryable classifies a Deliver error (normally sink.IsRetryable). A
 	// flush that ran out of time is retryable whatever it says. Nil: every
 	// error other than a timeout is final.
@@ -80,6 +87,7 @@ type Pipeline struct {
 	c            counters
 	limit        *ratelimit.Limiter[cause]
 	pool         sync.Pool
+	decided      decisionTotals
 
 	// mu is held shared by every Flush and exclusively by Close, so that Close
 	// waits for running flushes and no flush starts after it.
@@ -95,8 +103,8 @@ type Pipeline struct {
 // New checks cfg, fills in its defaults and starts the summary timer.
 func New(cfg Config) (*Pipeline, error) {
 	switch {
-	case cfg.NewProcessor == nil:
-		return nil, errors.New("pipeline: NewProcessor is required")
+	case cfg.NewProcessor == nil && cfg.Policy == nil:
+		return nil, errors.New("pipeline: Policy or NewProcessor is required")
 	case cfg.Sink == nil:
 		return nil, errors.New("pipeline: Sink is required")
 	case cfg.Log == nil:
@@ -119,7 +127,10 @@ func New(cfg Config) (*Pipeline, error) {
 		cfg.LogInterval = DefaultLogInterval
 	}
 	p := &Pipeline{cfg: cfg, minPartBytes: defaultMinPartBytes, limit: ratelimit.New[cause](cfg.LogInterval)}
-	p.pool.New = func() any { return &scratch{proc: cfg.NewProcessor()} }
+	if p.cfg.Policy == nil {
+		p.cfg.Policy = fixedPolicy(cfg.NewProcessor)
+	}
+	p.pool.New = func() any { return &scratch{} } // getScratch gives it its processor
 	if cfg.SummaryInterval > 0 {
 		p.stopSummary = make(chan struct{})
 		p.summaryDone = make(chan struct{})
@@ -141,7 +152,8 @@ func (p *Pipeline) Flush(data []byte) Outcome {
 		p.note(causeClosed, nil)
 		return Retry
 	}
-	s := p.pool.Get().(*scratch)
+	start := time.Now()
+	s := p.getScratch(p.cfg.Policy())
 	defer p.put(s)
 
 	var t tally
@@ -162,6 +174,10 @@ func (p *Pipeline) Flush(data []byte) Outcome {
 		t.failures++
 	}
 	p.add(&t)
+	p.addDecisions(s)
+	if p.cfg.Hooks.Flushed != nil {
+		p.cfg.Hooks.Flushed(out, time.Since(start))
+	}
 	return out
 }
 
@@ -181,8 +197,12 @@ func (p *Pipeline) put(s *scratch) {
 func (p *Pipeline) deliver(s *scratch, t *tally) Outcome {
 	events := s.buildEvents()
 	ctx, cancel := context.WithTimeout(context.Background(), p.cfg.FlushTimeout)
+	began := time.Now()
 	res, err := p.cfg.Sink.Deliver(ctx, events)
 	cancel()
+	if err == nil && p.cfg.Hooks.Acked != nil {
+		p.cfg.Hooks.Acked(time.Since(began))
+	}
 	// Only what Kafka acknowledged counts as delivered, also from a call
 	// that failed for the rest of its events.
 	t.delivered += uint64(res.Acked)

@@ -1,0 +1,143 @@
+package policyreload
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"os"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/auditstream/auditstream/filter"
+	"github.com/auditstream/auditstream/internal/pipeline"
+)
+
+// Version is one compiled policy and where it came from. It is immutable.
+type Version struct {
+	Policy *filter.Policy
+	// SHA256 is the hex sha256 of the file's content: what the log lines
+	// and the policy_info metric name it by.
+	SHA256   string
+	LoadedAt time.Time
+	pipeline pipeline.PolicyVersion
+}
+
+// Stats counts a Holder's reloads. The load at start is not a reload, but it
+// sets LastSuccess, so that the time of the policy in force is always known.
+type Stats struct {
+	Successes, Failures uint64
+	LastSuccess         time.Time
+	SHA256              string
+}
+
+// Holder holds the policy in force for one pipeline. Its methods are safe for
+// concurrent use.
+type Holder struct {
+	path string
+	log  *pipeline.Logger
+	now  func() time.Time
+
+	cur       atomic.Pointer[Version]
+	mu        sync.Mutex // serializes Reload
+	successes atomic.Uint64
+	failures  atomic.Uint64
+}
+
+// Load compiles the policy file at path, as kube-apiserver would, and returns
+// a Holder with it in force. Warnings (fields the apiserver would drop) are
+// logged; the error names the file and, where it can be told, the line.
+func Load(path string, log *pipeline.Logger) (*Holder, error) {
+	h := &Holder{path: path, log: log, now: time.Now}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("cannot read audit policy: %w", err)
+	}
+	v, err := h.compile(data, 1)
+	if err != nil {
+		return nil, err
+	}
+	h.cur.Store(v)
+	return h, nil
+}
+
+// compile compiles data, the content of the policy file, as version
+// generation.
+func (h *Holder) compile(data []byte, generation uint64) (*Version, error) {
+	pol, warnings, err := filter.Compile(data)
+	for _, w := range warnings {
+		h.log.Warnf("%s: %s", h.path, w)
+	}
+	if err != nil {
+		if line := errorLine(data, err); line > 0 {
+			return nil, fmt.Errorf("%s: line %d: %w", h.path, line, err)
+		}
+		return nil, fmt.Errorf("%s: %w", h.path, err)
+	}
+	sum := sha256.Sum256(data)
+	v := &Version{Policy: pol, SHA256: hex.EncodeToString(sum[:]), LoadedAt: h.now()}
+	v.pipeline = pipeline.PolicyVersion{
+		Generation:   generation,
+		NewProcessor: func() pipeline.Processor { return pol.NewProcessor() },
+	}
+	return v, nil
+}
+
+// Current returns the policy in force.
+func (h *Holder) Current() *Version { return h.cur.Load() }
+
+// PipelineVersion is pipeline.Config's Policy: the version in force.
+func (h *Holder) PipelineVersion() *pipeline.PolicyVersion { return &h.cur.Load().pipeline }
+
+// Path is the policy file's path.
+func (h *Holder) Path() string { return h.path }
+
+// errUnchanged says the file holds the policy already in force.
+var errUnchanged = errors.New("unchanged")
+
+// Reload reads the file again. If its content differs from the policy in
+// force, it is compiled as at start: a valid policy replaces the old one
+// for every flush that starts afterwards; an invalid one is refused with one
+// error line, and the old one stays. It reports whether the policy changed.
+// A file that holds the policy in force is no reload and counts nothing.
+func (h *Holder) Reload() bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	old := h.cur.Load()
+	v, err := h.reload(old)
+	switch {
+	case errors.Is(err, errUnchanged):
+		return false
+	case err != nil:
+		h.failures.Add(1)
+		h.log.Errorf("policy reload refused, sha256 %s stays in force: %v", old.SHA256, err)
+		return false
+	}
+	h.cur.Store(v)
+	h.successes.Add(1)
+	h.log.Infof("policy reloaded from %s: sha256 %s, %d rules (was sha256 %s)", h.path, v.SHA256, v.Policy.NumRules(), old.SHA256)
+	return true
+}
+
+func (h *Holder) reload(old *Version) (*Version, error) {
+	data, err := os.ReadFile(h.path)
+	if err != nil {
+		return nil, fmt.Errorf("cannot read audit policy: %w", err)
+	}
+	if sum := sha256.Sum256(data); hex.EncodeToString(sum[:]) == old.SHA256 {
+		return nil, errUnchanged
+	}
+	return h.compile(data, old.pipeline.Generation+1)
+}
+
+// Stats returns the reload counters and the policy in force.
+func (h *Holder) Stats() Stats {
+	v := h.cur.Load()
+	return Stats{
+		Successes:   h.successes.Load(),
+		Failures:    h.failures.Load(),
+		LastSuccess: v.LoadedAt,
+		SHA256:      v.SHA256,
+	}
+}

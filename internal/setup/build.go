@@ -8,43 +8,57 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/auditstream/auditstream/filter"
+	"github.com/auditstream/auditstream/internal/metrics"
 	"github.com/auditstream/auditstream/internal/pipeline"
+	"github.com/auditstream/auditstream/internal/policyreload"
 	"github.com/auditstream/auditstream/sink"
 )
 
 // Built is a pipeline whose brokers are being checked in the background,
-// with the sink it delivers to.
+// with the sink it delivers to, the policy it filters with and what the
+// metrics endpoint reads of it.
 type Built struct {
 	*pipeline.Pipeline
-	Sink   *sink.Sink
-	cancel context.CancelFunc
-	done   chan struct{}
+	Sink    *sink.Sink
+	Policy  *policyreload.Holder
+	Metrics *metrics.Instance
+	cancel  context.CancelFunc
+	done    chan struct{}
+	// stopWatch stops the policy file watch; nil when reloading is off.
+	stopWatch func()
 }
 
 // Build compiles the policy and creates the producer and the pipeline. It
 // does not connect to Kafka: Fluent Bit's init must not block, and a broker
 // that is down at start is a reason to retry chunks, not to fail the host.
-// The brokers are checked in the background and the result logged.
+// The brokers are checked in the background and the result logged. Unless
+// s.ReloadInterval is 0, the policy file is watched and reloaded.
 func Build(s *Settings, log *pipeline.Logger) (*Built, error) {
-	pol, warnings, err := filter.LoadFile(s.PolicyFile)
-	for _, w := range warnings {
-		log.Warnf("%s: %s", KeyPolicyFile, w)
-	}
+	holder, err := policyreload.Load(s.PolicyFile, log)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", KeyPolicyFile, err)
 	}
-	log.Infof("%s %s: %d rules", KeyPolicyFile, s.PolicyFile, pol.NumRules())
-	for i := range pol.NumRules() {
-		log.Debugf("  %s", pol.DescribeRule(i))
+	pol := holder.Current()
+	log.Infof("%s %s: %d rules, sha256 %s", KeyPolicyFile, s.PolicyFile, pol.Policy.NumRules(), pol.SHA256)
+	for i := range pol.Policy.NumRules() {
+		log.Debugf("  %s", pol.Policy.DescribeRule(i))
 	}
 
 	snk, err := sink.New(s.Sink, sinkLogger(log))
 	if err != nil {
 		return nil, err
 	}
+	b := &Built{Sink: snk, Policy: holder}
+	b.Metrics = metrics.NewInstance(metrics.Source{
+		Name:      s.InstanceName,
+		Pipeline:  func() pipeline.Stats { return b.Stats() },
+		Decisions: func() pipeline.Decisions { return b.Decisions() },
+		Sink:      snk.Stats,
+		Policy:    holder.Stats,
+	}, s.Sink.DeliveryTimeout)
 	p, err := pipeline.New(pipeline.Config{
-		NewProcessor:      func() pipeline.Processor { return pol.NewProcessor() },
+		Policy:            holder.PipelineVersion,
+		Hooks:             b.Metrics.Hooks(),
 		Sink:              snk,
 		IsRetryable:       sink.IsRetryable,
 		LogKey:            s.LogKey,
@@ -59,38 +73,73 @@ func Build(s *Settings, log *pipeline.Logger) (*Built, error) {
 		_ = snk.Close(context.Background()) // it never connected: nothing to flush or report
 		return nil, err
 	}
-	return startCheck(p, snk, log), nil
+	b.Pipeline = p
+	if s.ReloadInterval > 0 {
+		b.stopWatch = holder.Watch(s.ReloadInterval)
+	}
+	b.startCheck(log)
+	return b, nil
 }
 
-// checkTimeout bounds the start-up check of the brokers.
-const checkTimeout = 10 * time.Second
+// checkTimeout bounds one check of the brokers; checkRetry is the pause
+// between checks while they fail.
+const (
+	checkTimeout = 10 * time.Second
+	checkRetry   = 15 * time.Second
+)
 
 // startCheck asks the brokers for the topics' metadata in the background,
 // so that unreachable brokers, refused credentials or missing topics show
 // in the log at start, not only at the first flush, without blocking
-// Fluent Bit's init.
-func startCheck(p *pipeline.Pipeline, snk *sink.Sink, log *pipeline.Logger) *Built {
-	ctx, cancel := context.WithTimeout(context.Background(), checkTimeout)
-	c := &Built{Pipeline: p, Sink: snk, cancel: cancel, done: make(chan struct{})}
+// Fluent Bit's init. While they fail, it asks again every checkRetry, so
+// that readiness reports them reachable once they are, even with no events
+// to deliver; only the first failure and the recovery are logged.
+func (b *Built) startCheck(log *pipeline.Logger) {
+	ctx, cancel := context.WithCancel(context.Background())
+	b.cancel, b.done = cancel, make(chan struct{})
 	go func() {
-		defer close(c.done)
-		err := snk.Check(ctx)
-		switch {
-		case errors.Is(ctx.Err(), context.Canceled):
-			// exiting already: the result no longer matters
-		case err == nil:
-			log.Infof("brokers reachable and topics present")
-		case sink.IsRetryable(err):
-			log.Warnf("brokers not ready at start (chunks will be retried until they are): %v", err)
-		default:
-			log.Errorf("Kafka refuses this configuration (chunks are kept and retried until it is fixed): %v", err)
+		defer close(b.done)
+		for attempt := 0; ; attempt++ {
+			err := b.checkOnce(ctx)
+			if errors.Is(ctx.Err(), context.Canceled) {
+				return // exiting already: the result no longer matters
+			}
+			b.Metrics.Readiness().Reachable(err)
+			switch {
+			case err == nil && attempt == 0:
+				log.Infof("brokers reachable and topics present")
+			case err == nil:
+				log.Infof("brokers reachable and topics present now")
+			case attempt > 0:
+				log.Debugf("brokers still not ready: %v", err)
+			case sink.IsRetryable(err):
+				log.Warnf("brokers not ready at start (chunks will be retried until they are): %v", err)
+			default:
+				log.Errorf("Kafka refuses this configuration (chunks are kept and retried until it is fixed): %v", err)
+			}
+			if err == nil {
+				return
+			}
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(checkRetry):
+			}
 		}
 	}()
-	return c
 }
 
-// Close stops the check, then closes the pipeline.
+func (b *Built) checkOnce(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, checkTimeout)
+	defer cancel()
+	return b.Sink.Check(ctx)
+}
+
+// Close stops the check and the policy watch, then closes the pipeline.
 func (c *Built) Close(ctx context.Context) error {
+	if c.stopWatch != nil {
+		c.stopWatch()
+	}
 	c.cancel()
 	select {
 	case <-c.done:

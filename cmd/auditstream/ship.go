@@ -15,6 +15,7 @@ import (
 
 	"github.com/auditstream/auditstream/internal/auditlog"
 	"github.com/auditstream/auditstream/internal/chunk"
+	"github.com/auditstream/auditstream/internal/metrics"
 	"github.com/auditstream/auditstream/internal/pipeline"
 	"github.com/auditstream/auditstream/internal/setup"
 )
@@ -30,6 +31,8 @@ type shipOptions struct {
 	chunkEvents  int
 	chunkBytes   int
 	retryTimeout time.Duration
+	// metricsListen serves the plugin's metrics endpoint while ship runs.
+	metricsListen string
 }
 
 func newShipCommand() *cobra.Command {
@@ -56,6 +59,7 @@ delivered.`,
 	f.IntVar(&o.chunkEvents, "chunk-events", 2048, "events per chunk, as Fluent Bit would batch them")
 	f.IntVar(&o.chunkBytes, "chunk-bytes", 2<<20, "bytes per chunk at most (Fluent Bit's chunks are about 2 MB)")
 	f.DurationVar(&o.retryTimeout, "retry-timeout", 5*time.Minute, "how long to keep retrying a chunk Kafka cannot take")
+	f.StringVar(&o.metricsListen, "metrics-listen", "", "serve the plugin's Prometheus metrics, /healthz and /readyz on host:port while shipping (the metrics_listen key)")
 	return cmd
 }
 
@@ -93,7 +97,7 @@ func shipKeys(o *shipOptions) (map[string]string, error) {
 		}
 		keys[strings.ToLower(strings.TrimSpace(k))] = v
 	}
-	for k, v := range map[string]string{setup.KeyPolicyFile: o.policy, "brokers": o.brokers, "topic": o.topic} {
+	for k, v := range map[string]string{setup.KeyPolicyFile: o.policy, "brokers": o.brokers, "topic": o.topic, setup.KeyMetricsListen: o.metricsListen} {
 		if v != "" {
 			keys[k] = v
 		}
@@ -123,10 +127,21 @@ func runShip(cmd *cobra.Command, o *shipOptions, args []string) error {
 		return err
 	}
 	s.SummaryInterval = 0 // ship prints one summary at the end
+	if get(setup.KeyReloadInterval) == "" {
+		s.ReloadInterval = 0 // a backfill is filtered by one policy unless asked otherwise
+	}
 	log := pipeline.NewLogger(stderr, lv, "ship")
 	p, err := setup.Build(&s, log)
 	if err != nil {
 		return err
+	}
+	if s.MetricsListen != "" {
+		reg := metrics.NewRegistry()
+		if err := reg.Add(p.Metrics, s.MetricsListen); err != nil {
+			return errors.Join(err, p.Close(context.Background()))
+		}
+		defer reg.Remove(p.Metrics)
+		log.Infof("serving metrics on http://%s/metrics", reg.Addr())
 	}
 	inputs, err := auditlog.ExpandRotated(args)
 	if err != nil {

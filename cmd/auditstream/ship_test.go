@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"net"
 	"strconv"
 	"strings"
 	"testing"
@@ -82,3 +83,18 @@ func TestShipRejectsUnknownKeys(t *testing.T) {
 }
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
+
+// TestShipMetricsListen: --metrics-listen starts the endpoint before any
+// chunk is shipped, so a taken port stops ship at once with the reason.
+func TestShipMetricsListen(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	code, _, errOut := runCLI(t, "", "ship", "--policy", "../../examples/policy.yaml", "--brokers", "127.0.0.1:1",
+		"--metrics-listen", ln.Addr().String(), "-")
+	if code != exitFailure || !strings.Contains(errOut, "metrics_listen: listen tcp "+ln.Addr().String()) {
+		t.Errorf("ship with a taken metrics port: exit %d, %q; want exit %d naming metrics_listen", code, errOut, exitFailure)
+	}
+}

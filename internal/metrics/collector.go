@@ -28,10 +28,13 @@ var (
 		"Value bytes of the messages Kafka acknowledged on their stage topic.",
 		[]string{"instance", "topic"}, nil)
 	reloadsDesc = prometheus.NewDesc("auditstream_policy_reloads_total",
-		"Policy reloads after a change of policy_file, by result: success (the new policy is in force) or failure (refused, the old one stays).",
+		"Policy reloads after a change of policy_file, by result: success (the new policy is in force) or failure (refused, the old one stays; counted once per content).",
 		[]string{"instance", "result"}, nil)
 	lastReloadDesc = prometheus.NewDesc("auditstream_policy_last_reload_success_timestamp_seconds",
 		"When the policy in force was loaded, at start or by the last successful reload.",
+		[]string{"instance"}, nil)
+	lastReloadOKDesc = prometheus.NewDesc("auditstream_policy_last_reload_successful",
+		"0 while policy_file holds a policy that was refused (the previous one is in force), else 1.",
 		[]string{"instance"}, nil)
 	policyInfoDesc = prometheus.NewDesc("auditstream_policy_info",
 		"The policy in force, by the sha256 of its file; always 1.",
@@ -93,6 +96,11 @@ func (in *Instance) collect(ch chan<- prometheus.Metric, now time.Time) {
 		counter(ch, reloadsDesc, ps.Failures, name, "failure")
 		ch <- prometheus.MustNewConstMetric(lastReloadDesc, prometheus.GaugeValue,
 			float64(ps.LastSuccess.UnixNano())/1e9, name)
+		ok := 1.0
+		if ps.Refused {
+			ok = 0
+		}
+		ch <- prometheus.MustNewConstMetric(lastReloadOKDesc, prometheus.GaugeValue, ok, name)
 		ch <- prometheus.MustNewConstMetric(policyInfoDesc, prometheus.GaugeValue, 1, name, ps.SHA256)
 	}
 

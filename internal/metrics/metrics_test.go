@@ -36,7 +36,7 @@ func source(name string) Source {
 			}}
 		},
 		Policy: func() policyreload.Stats {
-			return policyreload.Stats{Successes: 41, Failures: 42, LastSuccess: time.Unix(1_700_000_000, 0), SHA256: "abc"}
+			return policyreload.Stats{Successes: 41, Failures: 42, LastSuccess: time.Unix(1_700_000_000, 0), SHA256: "abc", Refused: true}
 		},
 	}
 }
@@ -79,20 +79,23 @@ auditstream_kafka_messages_total{instance="kafka-main",outcome="dead_lettered",t
 auditstream_kafka_messages_total{instance="kafka-main",outcome="dropped",topic="audit.ResponseComplete"} 36
 auditstream_kafka_messages_total{instance="kafka-main",outcome="retried",topic="audit.ResponseComplete"} 33
 auditstream_kafka_messages_total{instance="kafka-main",outcome="truncated",topic="audit.ResponseComplete"} 34
-# HELP auditstream_policy_reloads_total Policy reloads after a change of policy_file, by result: success (the new policy is in force) or failure (refused, the old one stays).
+# HELP auditstream_policy_reloads_total Policy reloads after a change of policy_file, by result: success (the new policy is in force) or failure (refused, the old one stays; counted once per content).
 # TYPE auditstream_policy_reloads_total counter
 auditstream_policy_reloads_total{instance="kafka-main",result="failure"} 42
 auditstream_policy_reloads_total{instance="kafka-main",result="success"} 41
 # HELP auditstream_policy_last_reload_success_timestamp_seconds When the policy in force was loaded, at start or by the last successful reload.
 # TYPE auditstream_policy_last_reload_success_timestamp_seconds gauge
 auditstream_policy_last_reload_success_timestamp_seconds{instance="kafka-main"} 1.7e+09
+# HELP auditstream_policy_last_reload_successful 0 while policy_file holds a policy that was refused (the previous one is in force), else 1.
+# TYPE auditstream_policy_last_reload_successful gauge
+auditstream_policy_last_reload_successful{instance="kafka-main"} 0
 # HELP auditstream_policy_info The policy in force, by the sha256 of its file; always 1.
 # TYPE auditstream_policy_info gauge
 auditstream_policy_info{instance="kafka-main",sha256="abc"} 1
 `
 	names := []string{"auditstream_events_total", "auditstream_events_by_level_total", "auditstream_policy_rule_matches_total",
 		"auditstream_kafka_bytes_total", "auditstream_kafka_messages_total", "auditstream_policy_reloads_total",
-		"auditstream_policy_last_reload_success_timestamp_seconds", "auditstream_policy_info"}
+		"auditstream_policy_last_reload_success_timestamp_seconds", "auditstream_policy_last_reload_successful", "auditstream_policy_info"}
 	if err := testutil.GatherAndCompare(r.Gatherer(), strings.NewReader(want), names...); err != nil {
 		t.Error(err)
 	}

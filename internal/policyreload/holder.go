@@ -3,7 +3,6 @@ package policyreload
 import (
 	"crypto/sha256"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"os"
 	"sync"
@@ -30,6 +29,9 @@ type Stats struct {
 	Successes, Failures uint64
 	LastSuccess         time.Time
 	SHA256              string
+	// Refused is true while the file holds a policy that was refused: the
+	// policy in force is not the file's.
+	Refused bool
 }
 
 // Holder holds the policy in force for one pipeline. Its methods are safe for
@@ -40,9 +42,14 @@ type Holder struct {
 	now  func() time.Time
 
 	cur       atomic.Pointer[Version]
-	mu        sync.Mutex // serializes Reload
+	mu        sync.Mutex // serializes Reload, guards refused
 	successes atomic.Uint64
 	failures  atomic.Uint64
+	// refused is the sha256 of the file content last refused, "" if the
+	// file holds the policy in force: a refused file is counted and logged
+	// once, not at every check until it is fixed.
+	refused      string
+	refusedState atomic.Bool
 }
 
 // Load compiles the policy file at path, as kube-apiserver would, and returns
@@ -93,42 +100,55 @@ func (h *Holder) PipelineVersion() *pipeline.PolicyVersion { return &h.cur.Load(
 // Path is the policy file's path.
 func (h *Holder) Path() string { return h.path }
 
-// errUnchanged says the file holds the policy already in force.
-var errUnchanged = errors.New("unchanged")
-
 // Reload reads the file again. If its content differs from the policy in
 // force, it is compiled as at start: a valid policy replaces the old one
 // for every flush that starts afterwards; an invalid one is refused with one
 // error line, and the old one stays. It reports whether the policy changed.
-// A file that holds the policy in force is no reload and counts nothing.
+// A file that holds the policy in force, or the content last refused, is no
+// new reload and counts nothing.
 func (h *Holder) Reload() bool {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	old := h.cur.Load()
-	v, err := h.reload(old)
-	switch {
-	case errors.Is(err, errUnchanged):
-		return false
-	case err != nil:
-		h.failures.Add(1)
-		h.log.Errorf("policy reload refused, sha256 %s stays in force: %v", old.SHA256, err)
-		return false
-	}
-	h.cur.Store(v)
-	h.successes.Add(1)
-	h.log.Infof("policy reloaded from %s: sha256 %s, %d rules (was sha256 %s)", h.path, v.SHA256, v.Policy.NumRules(), old.SHA256)
-	return true
-}
-
-func (h *Holder) reload(old *Version) (*Version, error) {
 	data, err := os.ReadFile(h.path)
 	if err != nil {
-		return nil, fmt.Errorf("cannot read audit policy: %w", err)
+		h.refuse("read:"+err.Error(), old, fmt.Errorf("cannot read audit policy: %w", err))
+		return false
 	}
-	if sum := sha256.Sum256(data); hex.EncodeToString(sum[:]) == old.SHA256 {
-		return nil, errUnchanged
+	sum := sha256.Sum256(data)
+	switch hash := hex.EncodeToString(sum[:]); hash {
+	case old.SHA256:
+		h.setRefused("") // back to the policy in force
+		return false
+	case h.refused:
+		return false
+	default:
+		v, err := h.compile(data, old.pipeline.Generation+1)
+		if err != nil {
+			h.refuse(hash, old, err)
+			return false
+		}
+		h.cur.Store(v)
+		h.setRefused("")
+		h.successes.Add(1)
+		h.log.Infof("policy reloaded from %s: sha256 %s, %d rules (was sha256 %s)", h.path, v.SHA256, v.Policy.NumRules(), old.SHA256)
+		return true
 	}
-	return h.compile(data, old.pipeline.Generation+1)
+}
+
+// refuse counts and logs a refused reload of the content identified by key.
+func (h *Holder) refuse(key string, old *Version, err error) {
+	if key == h.refused {
+		return
+	}
+	h.setRefused(key)
+	h.failures.Add(1)
+	h.log.Errorf("policy reload refused, sha256 %s stays in force: %v", old.SHA256, err)
+}
+
+func (h *Holder) setRefused(key string) {
+	h.refused = key
+	h.refusedState.Store(key != "")
 }
 
 // Stats returns the reload counters and the policy in force.
@@ -139,5 +159,6 @@ func (h *Holder) Stats() Stats {
 		Failures:    h.failures.Load(),
 		LastSuccess: v.LoadedAt,
 		SHA256:      v.SHA256,
+		Refused:     h.refusedState.Load(),
 	}
 }

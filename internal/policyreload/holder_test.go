@@ -124,11 +124,67 @@ func TestReloadRefusesAnInvalidPolicy(t *testing.T) {
 			t.Errorf("the error line lacks %q: %s", want, errLines[0])
 		}
 	}
-	// The same broken file is refused again at every check until it is
-	// fixed: the metrics keep saying so.
+	if !st.Refused {
+		t.Error("Stats does not say the file's policy is refused")
+	}
+	// The same broken file is refused once, however often it is checked;
+	// another broken edit counts again; the file back at the policy in
+	// force clears the refusal.
 	h.Reload()
-	if h.Stats().Failures != 2 {
-		t.Errorf("failures %d after a second check; want 2", h.Stats().Failures)
+	if st := h.Stats(); st.Failures != 1 || !st.Refused {
+		t.Errorf("after a second check of the same file: %+v; want 1 failure, refused", st)
+	}
+	writeFile(t, path, invalidPolicy+"# another edit\n")
+	h.Reload()
+	if st := h.Stats(); st.Failures != 2 || !st.Refused {
+		t.Errorf("after another broken edit: %+v; want 2 failures, refused", st)
+	}
+	writeFile(t, path, policyAt("Metadata", "a"))
+	h.Reload()
+	if st := h.Stats(); st.Failures != 2 || st.Successes != 0 || st.Refused {
+		t.Errorf("after the file is restored: %+v; want no new reload, not refused", st)
+	}
+}
+
+// TestBrokenPolicyIsLoggedOnce: a broken policy is logged once, neither at
+// every periodic check nor, when the log is written in the policy's own
+// directory (as Fluent Bit's may be), at every line the log itself adds.
+func TestBrokenPolicyIsLoggedOnce(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "policy.yaml")
+	writeFile(t, path, policyAt("Metadata", "a"))
+	logFile, err := os.Create(filepath.Join(dir, "fluent-bit.log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer logFile.Close()
+	h, err := Load(path, pipeline.NewLogger(logFile, pipeline.LevelInfo, "t"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	stop := h.Watch(50 * time.Millisecond)
+	writeFile(t, path, invalidPolicy)
+	waitFor(t, "the broken policy is refused", func() bool { return h.Stats().Failures > 0 })
+	time.Sleep(time.Second) // twenty periodic checks, and any echo of the log
+	stop()
+	logged, err := os.ReadFile(logFile.Name())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := strings.Count(string(logged), "[error]"); n != 1 || h.Stats().Failures != 1 {
+		t.Errorf("%d error lines, %d failures; want 1, 1:\n%s", n, h.Stats().Failures, logged)
+	}
+}
+
+func TestWatchConcerns(t *testing.T) {
+	h := &Holder{path: "/etc/auditstream/policy.yaml"}
+	for name, want := range map[string]bool{
+		"/etc/auditstream/policy.yaml": true, "/etc/auditstream/..data": true, "/etc/auditstream/..2026_12_01_10_00_00.123": true,
+		"/etc/auditstream/..data_tmp": true, "/etc/auditstream/fluent-bit.log": false, "/etc/auditstream/policy.yaml.swp": false,
+	} {
+		if got := h.concerns(name); got != want {
+			t.Errorf("concerns(%s) = %v; want %v", name, got, want)
+		}
 	}
 }
 

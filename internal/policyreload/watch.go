@@ -2,6 +2,7 @@ package policyreload
 
 import (
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/fsnotify/fsnotify"
@@ -52,6 +53,17 @@ func (h *Holder) Watch(interval time.Duration) (stop func()) {
 	}
 }
 
+// concerns reports whether a change to the directory entry name may change
+// the policy: the file itself (written, or replaced by a rename), or a
+// ConfigMap volume's ..data symlink and the ..<timestamp> directories it
+// points to. Other files in the directory (a log Fluent Bit writes there,
+// the tail database) are ignored: reacting to them would reload on every
+// line logged, and log the refusal of a broken policy in a loop.
+func (h *Holder) concerns(name string) bool {
+	base := filepath.Base(name)
+	return base == filepath.Base(h.path) || strings.HasPrefix(base, "..")
+}
+
 func (h *Holder) loop(interval time.Duration, events <-chan fsnotify.Event, errs <-chan error, done <-chan struct{}) {
 	tick := time.NewTicker(interval)
 	defer tick.Stop()
@@ -62,14 +74,14 @@ func (h *Holder) loop(interval time.Duration, events <-chan fsnotify.Event, errs
 		select {
 		case <-done:
 			return
-		case _, ok := <-events:
+		case ev, ok := <-events:
 			if !ok { // the watcher failed for good: the ticker remains
 				events = nil
 				continue
 			}
-			// Any change in the directory may be the policy's (the file
-			// itself, ..data, a rename): the content hash tells.
-			settled.Reset(settle)
+			if h.concerns(ev.Name) {
+				settled.Reset(settle)
+			}
 		case err := <-errs:
 			h.log.Warnf("policy reload: watching %s: %v", h.path, err)
 		case <-settled.C:

@@ -257,4 +257,11 @@ func TestReadinessBrokerErrors(t *testing.T) {
 	if err := r.Ready(time.Now()); err != nil {
 		t.Errorf("Ready after a delivered flush: %v", err)
 	}
+	// A check that answers after a delivered flush, failing on a topic
+	// auto_create_topics has not created yet, does not undo what the flush
+	// proved.
+	r.Reachable(errors.New(`topic "audit.Panic": Unknown Topic Or Partition`))
+	if err := r.Ready(time.Now()); err != nil || !r.Delivered() {
+		t.Errorf("Ready after a late failed check: %v", err)
+	}
 }

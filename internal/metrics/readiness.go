@@ -17,6 +17,11 @@ type Readiness struct {
 	mu           sync.Mutex
 	reachErr     error     // why the brokers cannot be reached; nil once they answered
 	failingSince time.Time // first failed flush since the last delivered one; zero if none
+	// delivered: a flush has delivered, which proves the brokers reachable
+	// better than the start-up check, whose later answers are then ignored.
+	// The check can fail on a reachable cluster, for topics that
+	// auto_create_topics creates only when an event goes to them.
+	delivered bool
 }
 
 // errNotChecked is the state before the first broker check answers.
@@ -29,10 +34,21 @@ func NewReadiness(deliveryTimeout time.Duration) *Readiness {
 }
 
 // Reachable records a broker check's result: nil when the brokers answered.
+// Once a flush has delivered, flushes alone decide.
 func (r *Readiness) Reachable(err error) {
 	r.mu.Lock()
-	r.reachErr = err
-	r.mu.Unlock()
+	defer r.mu.Unlock()
+	if !r.delivered {
+		r.reachErr = err
+	}
+}
+
+// Delivered reports whether a flush has delivered: the broker check then no
+// longer matters.
+func (r *Readiness) Delivered() bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.delivered
 }
 
 // Flushed records a flush's result at now. A delivered chunk proves the
@@ -44,6 +60,7 @@ func (r *Readiness) Flushed(delivered bool, now time.Time) {
 	case delivered:
 		r.failingSince = time.Time{}
 		r.reachErr = nil
+		r.delivered = true
 	case r.failingSince.IsZero():
 		r.failingSince = now
 	}

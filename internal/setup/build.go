@@ -117,8 +117,8 @@ func (b *Built) startCheck(log *pipeline.Logger) {
 			default:
 				log.Errorf("Kafka refuses this configuration (chunks are kept and retried until it is fixed): %v", err)
 			}
-			if err == nil {
-				return
+			if err == nil || b.Metrics.Readiness().Delivered() {
+				return // reachable; or a delivered flush proved it, and flushes now tell
 			}
 			select {
 			case <-ctx.Done():

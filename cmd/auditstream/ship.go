@@ -163,6 +163,7 @@ func runShip(cmd *cobra.Command, o *shipOptions, args []string) error {
 		"%d sent to Kafka (%s), %d dead-lettered, %d dropped by the sink, %d truncated, %d retried sends\n",
 		st.Events, st.Kept, st.Dropped, st.Malformed, sh.tooLong, ss.Sent, bytesIEC(int64(ss.SentBytes)),
 		ss.DeadLettered, ss.Dropped, ss.Truncated, ss.Retried)
+	fmt.Fprintln(cmd.OutOrStdout(), ruleMatchesLine(p.Decisions(), p.Policy.Current().Policy.NumRules()))
 	if err := errors.Join(shipErr, closeErr); err != nil {
 		return err
 	}
@@ -233,4 +234,19 @@ func (sh *shipper) flush() error {
 		time.Sleep(wait)
 		backoff = min(2*backoff, 30*time.Second)
 	}
+}
+
+// ruleMatchesLine says how many events each rule decided, numbered as check
+// and simulate number the rules (simulate's "matched"), and how many no rule
+// matched: the numbers of auditstream_policy_rule_matches_total.
+func ruleMatchesLine(d pipeline.Decisions, rules int) string {
+	b := []byte("by rule:")
+	for i := range max(rules, len(d.Rules)) {
+		var n uint64
+		if i < len(d.Rules) {
+			n = d.Rules[i]
+		}
+		b = fmt.Appendf(b, " #%d %d,", i, n)
+	}
+	return string(fmt.Appendf(b, " no match %d", d.NoRule))
 }

@@ -43,6 +43,15 @@ func TestShipAndVerify(t *testing.T) {
 	if !strings.Contains(out, wantLine) || !strings.Contains(out, itoa(want.Kept.Events)+" sent to Kafka") {
 		t.Errorf("ship summary %q; want %q and as many sent", out, wantLine)
 	}
+	// ship's rule counts, which its metrics serve, are simulate's.
+	wantRules := "by rule:"
+	for _, r := range want.Rules {
+		wantRules += " #" + strconv.Itoa(r.Index) + " " + itoa(r.Matched) + ","
+	}
+	wantRules += " no match " + itoa(want.NoMatch.Matched) + "\n"
+	if !strings.Contains(out, wantRules) {
+		t.Errorf("ship summary %q; want %q", out, wantRules)
+	}
 
 	code, out, errOut = runCLI(t, "", append([]string{"verify", "--policy", policy, "--brokers", brokers, "--topic", topic,
 		"--set", "message_key=user"}, logs...)...)

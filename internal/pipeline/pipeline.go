@@ -41,12 +41,7 @@ type Config struct {
 	// of them, one per concurrent flush. It is the fixed policy of a
 	// pipeline without Policy.
 	NewProcessor func() Processor
-	// Policy, if set, returns the policy version in force; each Flush calls
-	// it once (see PolicyVersion). It must be safe for concurrent calls.
-	Policy func() *PolicyVersion
-	// Hooks observe flushes (metrics); nil hooks cost nothing.
-	Hooks Hooks
-	Sink  Sink
+	Sink         Sink
 	// IsRetryable classifies a Deliver error (normally sink.IsRetryable). A
 	// flush that ran out of time is retryable whatever it says. Nil: every
 	// error other than a timeout is final.
@@ -77,6 +72,12 @@ type Config struct {
 	// SinkSummary, if set, appends the sink's own counters (per topic) to the
 	// summary line.
 	SinkSummary func(dst []byte) []byte
+
+	// Policy, if set, returns the policy version in force; each Flush calls
+	// it once (see PolicyVersion). It must be safe for concurrent calls.
+	Policy func() *PolicyVersion
+	// Hooks observe flushes (metrics); nil hooks cost nothing.
+	Hooks Hooks
 }
 
 // Pipeline processes chunks for one destination. Flush is safe for
@@ -152,7 +153,10 @@ func (p *Pipeline) Flush(data []byte) Outcome {
 		p.note(causeClosed, nil)
 		return Retry
 	}
-	start := time.Now()
+	var start time.Time // read only by the hook: no clock read without one
+	if p.cfg.Hooks.Flushed != nil {
+		start = time.Now()
+	}
 	s := p.getScratch(p.cfg.Policy())
 	defer p.put(s)
 
@@ -197,7 +201,10 @@ func (p *Pipeline) put(s *scratch) {
 func (p *Pipeline) deliver(s *scratch, t *tally) Outcome {
 	events := s.buildEvents()
 	ctx, cancel := context.WithTimeout(context.Background(), p.cfg.FlushTimeout)
-	began := time.Now()
+	var began time.Time
+	if p.cfg.Hooks.Acked != nil {
+		began = time.Now()
+	}
 	res, err := p.cfg.Sink.Deliver(ctx, events)
 	cancel()
 	if err == nil && p.cfg.Hooks.Acked != nil {

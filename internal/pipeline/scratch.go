@@ -33,17 +33,19 @@ type kept struct {
 // the buffers that hold what is handed to the sink. It is used by one flush
 // at a time and goes back to the pipeline's pool afterwards.
 type scratch struct {
+	proc   Processor
+	reader chunk.Reader
+	arena  []byte // rewritten events and copies of their fields
+	json   []byte // a parsed record re-encoded as JSON (slow path)
+	kept   []kept
+	events []sink.Event
+
 	// proc filters with the policy of generation; policy is the version
-	// the current flush uses, which its parts use too.
-	proc       Processor
+	// the current flush uses, which its parts use too. decided tallies the
+	// policy's decisions (getScratch empties it).
 	generation uint64
 	policy     *PolicyVersion
 	decided    decisions
-	reader     chunk.Reader
-	arena      []byte // rewritten events and copies of their fields
-	json       []byte // a parsed record re-encoded as JSON (slow path)
-	kept       []kept
-	events     []sink.Event
 
 	// parts are the scratches of the other parts of a chunk filtered in
 	// parts (readChunk), in chunk order; cuts is where they start, wg waits

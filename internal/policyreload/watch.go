@@ -43,7 +43,7 @@ func (h *Holder) Watch(interval time.Duration) (stop func()) {
 	go func() {
 		defer close(stopped)
 		if w != nil {
-			defer w.Close()
+			defer func() { _ = w.Close() }() // nothing left to report to once stopped
 		}
 		h.loop(interval, events, errs, done)
 	}()

@@ -46,14 +46,16 @@ func BenchmarkFlushPath(b *testing.B) {
 			sinkRate = benchSink(b, info, c.evs, c.per, 1, nil)
 		})
 		for _, workers := range []int{1, 2} {
-			b.Run(fmt.Sprintf("size=%dKB/flush/workers=%d", size>>10, workers), func(b *testing.B) {
-				rate := benchFlush(b, info, c, workers)
-				if sinkRate > 0 {
-					b.ReportMetric(rate/sinkRate, "x_sink")
-				} else {
-					b.Log("no x_sink: the sink/workers=1 sub-benchmark did not run (filtered out by -bench?)")
-				}
-			})
+			for _, m := range metricsModes {
+				b.Run(fmt.Sprintf("size=%dKB/flush/workers=%d/metrics=%s", size>>10, workers, m), func(b *testing.B) {
+					rate := benchFlush(b, info, c, workers, m)
+					if sinkRate > 0 {
+						b.ReportMetric(rate/sinkRate, "x_sink")
+					} else {
+						b.Log("no x_sink: the sink/workers=1 sub-benchmark did not run (filtered out by -bench?)")
+					}
+				})
+			}
 		}
 	}
 }
@@ -82,7 +84,7 @@ func BenchmarkFlushVsSink(b *testing.B) {
 }
 
 func flushVsSink(b *testing.B, info kafkatest.Info, c *chunkedEvents, workers int) {
-	p, s := newKafkaBenchPipeline(b, info, c.evs)
+	p, s := newKafkaBenchPipeline(b, info, c.evs, metricsOff)
 	type part struct {
 		batch []sink.Event
 		data  []byte
@@ -172,9 +174,11 @@ func BenchmarkFlushCPU(b *testing.B) {
 		c := newChunkedEvents(b, size)
 		for _, workers := range []int{1, 2} {
 			for _, parts := range []int{1, pipeline.DefaultFilterParallelism} {
-				b.Run(fmt.Sprintf("size=%dKB/workers=%d/parts=%d", size>>10, workers, parts), func(b *testing.B) {
-					runFlushes(b, newBenchPipeline(b, discardSink{}, parts), c, workers)
-				})
+				for _, m := range metricsModes {
+					b.Run(fmt.Sprintf("size=%dKB/workers=%d/parts=%d/metrics=%s", size>>10, workers, parts, m), func(b *testing.B) {
+						runFlushes(b, newBenchPipeline(b, discardSink{}, parts, m), c, workers)
+					})
+				}
 			}
 		}
 	}
@@ -189,20 +193,26 @@ func (discardSink) Deliver(_ context.Context, e []sink.Event) (sink.Result, erro
 func (discardSink) Close(context.Context) error { return nil }
 
 // newBenchPipeline returns a pipeline over the keep-all policy and s that
-// filters a chunk in up to parts parts, keyed by audit ID as by default.
-func newBenchPipeline(b *testing.B, s pipeline.Sink, parts int) *pipeline.Pipeline {
+// filters a chunk in up to parts parts, keyed by audit ID as by default;
+// with metricsOn, wired to the metrics endpoint as the plugin is.
+func newBenchPipeline(b *testing.B, s pipeline.Sink, parts int, m metricsMode) *pipeline.Pipeline {
 	pol, _, err := filter.Compile([]byte(keepAllPolicy))
 	if err != nil {
 		b.Fatal(err)
 	}
-	p, err := pipeline.New(pipeline.Config{
+	cfg := pipeline.Config{
 		NewProcessor:      func() pipeline.Processor { return pol.NewProcessor() },
 		Sink:              s,
 		IsRetryable:       sink.IsRetryable,
 		Log:               pipeline.NewLogger(io.Discard, pipeline.LevelError, "bench"),
 		FilterParallelism: parts,
 		MessageKey:        sink.KeyAuditID,
-	})
+	}
+	var p *pipeline.Pipeline
+	if m == metricsOn {
+		withMetrics(b, &cfg, func() *pipeline.Pipeline { return p })
+	}
+	p, err = pipeline.New(cfg)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -213,7 +223,7 @@ func newBenchPipeline(b *testing.B, s pipeline.Sink, parts int) *pipeline.Pipeli
 // newKafkaBenchPipeline makes a sink on a new topic of the local broker and a
 // pipeline around it, connected by a warm-up flush of one event outside the
 // timed part (its Stats count that event).
-func newKafkaBenchPipeline(b *testing.B, info kafkatest.Info, evs []sink.Event) (*pipeline.Pipeline, *sink.Sink) {
+func newKafkaBenchPipeline(b *testing.B, info kafkatest.Info, evs []sink.Event, m metricsMode) (*pipeline.Pipeline, *sink.Sink) {
 	topic := kafkatest.TopicName(b)
 	kafkatest.CreateTopic(b, info, topic, 6)
 	cfg := sink.DefaultConfig()
@@ -224,7 +234,7 @@ func newKafkaBenchPipeline(b *testing.B, info kafkatest.Info, evs []sink.Event) 
 	if err != nil {
 		b.Fatal(err)
 	}
-	p := newBenchPipeline(b, s, pipeline.DefaultFilterParallelism)
+	p := newBenchPipeline(b, s, pipeline.DefaultFilterParallelism, m)
 	if p.Flush(buildChunk(evs, 0, 1)) != pipeline.Delivered {
 		b.Fatal("warm-up flush failed")
 	}
@@ -233,8 +243,8 @@ func newKafkaBenchPipeline(b *testing.B, info kafkatest.Info, evs []sink.Event) 
 
 // benchFlush flushes b.N events, as chunks of chunk events, from workers
 // goroutines through a pipeline like the plugin's, and returns events/s.
-func benchFlush(b *testing.B, info kafkatest.Info, c *chunkedEvents, workers int) float64 {
-	p, _ := newKafkaBenchPipeline(b, info, c.evs)
+func benchFlush(b *testing.B, info kafkatest.Info, c *chunkedEvents, workers int, m metricsMode) float64 {
+	p, _ := newKafkaBenchPipeline(b, info, c.evs, m)
 	rate := runFlushes(b, p, c, workers)
 	if st := p.Stats(); st.Delivered != uint64(b.N)+1 {
 		b.Fatalf("delivered %d events; want %d", st.Delivered, b.N+1)

@@ -92,7 +92,7 @@ func TestHarnessInitErrors(t *testing.T) {
 		{"policy_file=" + pol + " brokers=127.0.0.1:1 compression=brotli",
 			`cannot start: compression: unknown value "brotli": want one of none, gzip, snappy, lz4, zstd`},
 		{"policy_file=" + badPol + " brokers=127.0.0.1:1",
-			`cannot start: policy_file: ` + badPol + `: rules[0].level: Unsupported value: "Loud"`},
+			`cannot start: policy_file: ` + badPol + `: line 4: rules[0].level: Unsupported value: "Loud"`},
 		{"policy_file=" + dir + "/missing.yaml brokers=127.0.0.1:1",
 			`cannot start: policy_file: cannot read audit policy: open ` + dir + `/missing.yaml: no such file or directory`},
 		{"brokers=127.0.0.1:1", "cannot start: policy_file: required"},

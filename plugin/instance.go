@@ -8,6 +8,7 @@ import (
 
 	"github.com/fluent/fluent-bit-go/output"
 
+	"github.com/auditstream/auditstream/internal/metrics"
 	"github.com/auditstream/auditstream/internal/pipeline"
 	"github.com/auditstream/auditstream/internal/setup"
 )
@@ -44,9 +45,10 @@ func buildPipeline(s *setup.Settings, log *pipeline.Logger) (flusher, error) {
 // to every flush; with workers N several flushes use it at once, which
 // flusher allows.
 type instance struct {
-	name string
-	log  *pipeline.Logger
-	f    flusher
+	name    string
+	log     *pipeline.Logger
+	f       flusher
+	metrics *metrics.Instance // nil until joinMetrics
 }
 
 // newInstance reads the configuration through get and builds the instance.
@@ -61,7 +63,11 @@ func newInstance(get func(string) string, stderr io.Writer, build builder) (*ins
 		if s, err = setup.Read(get); err == nil {
 			var f flusher
 			if f, err = build(&s, log); err == nil {
-				return &instance{name: name, log: log, f: f}, nil
+				in := &instance{name: name, log: log, f: f}
+				if err = in.joinMetrics(s.MetricsListen); err == nil {
+					return in, nil
+				}
+				closeUnjoined(f)
 			}
 		}
 	}
@@ -84,6 +90,7 @@ func (in *instance) flush(data []byte) int {
 
 // exit flushes and closes the producer within exitTimeout.
 func (in *instance) exit() int {
+	in.leaveMetrics()
 	ctx, cancel := context.WithTimeout(context.Background(), exitTimeout)
 	defer cancel()
 	if err := in.f.Close(ctx); err != nil {

@@ -16,6 +16,7 @@ import (
 
 	"github.com/auditstream/auditstream/internal/auditlog"
 	"github.com/auditstream/auditstream/internal/chunk"
+	"github.com/auditstream/auditstream/internal/metrics"
 	"github.com/auditstream/auditstream/internal/pipeline"
 	"github.com/auditstream/auditstream/internal/setup"
 )
@@ -31,6 +32,8 @@ type shipOptions struct {
 	chunkEvents  int
 	chunkBytes   int
 	retryTimeout time.Duration
+	// metricsListen serves the plugin's metrics endpoint while ship runs.
+	metricsListen string
 }
 
 func newShipCommand() *cobra.Command {
@@ -59,6 +62,7 @@ read, with the count of each.`,
 	f.IntVar(&o.chunkEvents, "chunk-events", 2048, "events per chunk, as Fluent Bit would batch them")
 	f.IntVar(&o.chunkBytes, "chunk-bytes", 2<<20, "bytes per chunk at most (Fluent Bit's chunks are about 2 MB)")
 	f.DurationVar(&o.retryTimeout, "retry-timeout", 5*time.Minute, "how long to keep retrying a chunk Kafka cannot take")
+	f.StringVar(&o.metricsListen, "metrics-listen", "", "serve the plugin's Prometheus metrics, /healthz and /readyz on host:port while shipping (the metrics_listen key)")
 	return cmd
 }
 
@@ -96,7 +100,7 @@ func shipKeys(o *shipOptions) (map[string]string, error) {
 		}
 		keys[strings.ToLower(strings.TrimSpace(k))] = v
 	}
-	for k, v := range map[string]string{setup.KeyPolicyFile: o.policy, "brokers": o.brokers, "topic": o.topic} {
+	for k, v := range map[string]string{setup.KeyPolicyFile: o.policy, "brokers": o.brokers, "topic": o.topic, setup.KeyMetricsListen: o.metricsListen} {
 		if v != "" {
 			keys[k] = v
 		}
@@ -126,10 +130,21 @@ func runShip(cmd *cobra.Command, o *shipOptions, args []string) error {
 		return err
 	}
 	s.SummaryInterval = 0 // ship prints one summary at the end
+	if get(setup.KeyReloadInterval) == "" {
+		s.ReloadInterval = 0 // a backfill is filtered by one policy unless asked otherwise
+	}
 	log := pipeline.NewLogger(stderr, lv, "ship")
 	p, err := setup.Build(&s, log)
 	if err != nil {
 		return err
+	}
+	if s.MetricsListen != "" {
+		reg := metrics.NewRegistry()
+		if err := reg.Add(p.Metrics, s.MetricsListen); err != nil {
+			return errors.Join(err, p.Close(context.Background()))
+		}
+		defer reg.Remove(p.Metrics)
+		log.Infof("serving metrics on http://%s/metrics", reg.Addr())
 	}
 	inputs, err := auditlog.ExpandRotated(args)
 	if err != nil {
@@ -151,6 +166,7 @@ func runShip(cmd *cobra.Command, o *shipOptions, args []string) error {
 		"%d sent to Kafka (%s), %d dead-lettered, %d dropped by the sink, %d truncated, %d retried (%d resends), %d refused by the brokers\n",
 		c.Events, c.Kept, c.Dropped, c.Malformed, sh.tooLong, ss.Sent, bytesIEC(int64(ss.SentBytes)),
 		c.DeadLettered, c.SinkDropped, ss.Truncated, ss.Retried, ss.Resends, ss.Refused)
+	fmt.Fprintln(cmd.OutOrStdout(), ruleMatchesLine(p.Decisions(), p.Policy.Current().Policy.NumRules()))
 	if err := errors.Join(shipErr, closeErr); err != nil {
 		return err
 	}
@@ -301,4 +317,19 @@ func (sh *shipper) verdict() error {
 		return errors.New(strings.Join(problems, "; "))
 	}
 	return nil
+}
+
+// ruleMatchesLine says how many events each rule decided, numbered as check
+// and simulate number the rules (simulate's "matched"), and how many no rule
+// matched: the numbers of auditstream_policy_rule_matches_total.
+func ruleMatchesLine(d pipeline.Decisions, rules int) string {
+	b := []byte("by rule:")
+	for i := range max(rules, len(d.Rules)) {
+		var n uint64
+		if i < len(d.Rules) {
+			n = d.Rules[i]
+		}
+		b = fmt.Appendf(b, " #%d %d,", i, n)
+	}
+	return string(fmt.Appendf(b, " no match %d", d.NoRule))
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"net"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -44,6 +45,15 @@ func TestShipAndVerify(t *testing.T) {
 	wantLine := "shipped: 808 events read, " + itoa(want.Kept.Events) + " kept"
 	if !strings.Contains(out, wantLine) || !strings.Contains(out, itoa(want.Kept.Events)+" sent to Kafka") {
 		t.Errorf("ship summary %q; want %q and as many sent", out, wantLine)
+	}
+	// ship's rule counts, which its metrics serve, are simulate's.
+	wantRules := "by rule:"
+	for _, r := range want.Rules {
+		wantRules += " #" + strconv.Itoa(r.Index) + " " + itoa(r.Matched) + ","
+	}
+	wantRules += " no match " + itoa(want.NoMatch.Matched) + "\n"
+	if !strings.Contains(out, wantRules) {
+		t.Errorf("ship summary %q; want %q", out, wantRules)
 	}
 
 	code, out, errOut = runCLI(t, "", append([]string{"verify", "--policy", policy, "--brokers", brokers, "--topic", topic,
@@ -120,3 +130,18 @@ func TestShipRejectsUnknownKeys(t *testing.T) {
 }
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
+
+// TestShipMetricsListen: --metrics-listen starts the endpoint before any
+// chunk is shipped, so a taken port stops ship at once with the reason.
+func TestShipMetricsListen(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	code, _, errOut := runCLI(t, "", "ship", "--policy", "../../examples/policy.yaml", "--brokers", "127.0.0.1:1",
+		"--metrics-listen", ln.Addr().String(), "-")
+	if code != exitFailure || !strings.Contains(errOut, "metrics_listen: listen tcp "+ln.Addr().String()) {
+		t.Errorf("ship with a taken metrics port: exit %d, %q; want exit %d naming metrics_listen", code, errOut, exitFailure)
+	}
+}

@@ -34,10 +34,12 @@ const (
 	DefaultLogKey       = "log"
 )
 
-// Config assembles a Pipeline. NewProcessor, Sink and Log are required.
+// Config assembles a Pipeline. Sink, Log and one of Policy and NewProcessor
+// are required.
 type Config struct {
 	// NewProcessor returns a new policy processor; the pipeline keeps a pool
-	// of them, one per concurrent flush.
+	// of them, one per concurrent flush. It is the fixed policy of a
+	// pipeline without Policy.
 	NewProcessor func() Processor
 	Sink         Sink
 	// IsRetryable classifies a Deliver error (normally sink.IsRetryable). A
@@ -80,6 +82,12 @@ type Config struct {
 	// SinkSummary, if set, appends the sink's own counters (per topic) to the
 	// summary line.
 	SinkSummary func(dst []byte) []byte
+
+	// Policy, if set, returns the policy version in force; each Flush calls
+	// it once (see PolicyVersion). It must be safe for concurrent calls.
+	Policy func() *PolicyVersion
+	// Hooks observe flushes (metrics); nil hooks cost nothing.
+	Hooks Hooks
 }
 
 // Pipeline processes chunks for one destination. Flush is safe for
@@ -90,6 +98,7 @@ type Pipeline struct {
 	c            counters
 	limit        *ratelimit.Limiter[cause]
 	pool         sync.Pool
+	decided      decisionTotals
 
 	// mu is held shared by every Flush and exclusively by Close, so that Close
 	// waits for running flushes and no flush starts after it.
@@ -105,8 +114,8 @@ type Pipeline struct {
 // New checks cfg, fills in its defaults and starts the summary timer.
 func New(cfg Config) (*Pipeline, error) {
 	switch {
-	case cfg.NewProcessor == nil:
-		return nil, errors.New("pipeline: NewProcessor is required")
+	case cfg.NewProcessor == nil && cfg.Policy == nil:
+		return nil, errors.New("pipeline: Policy or NewProcessor is required")
 	case cfg.Sink == nil:
 		return nil, errors.New("pipeline: Sink is required")
 	case cfg.Log == nil:
@@ -129,7 +138,11 @@ func New(cfg Config) (*Pipeline, error) {
 		cfg.LogInterval = DefaultLogInterval
 	}
 	p := &Pipeline{cfg: cfg, minPartBytes: defaultMinPartBytes, limit: ratelimit.New[cause](cfg.LogInterval)}
-	p.pool.New = func() any { return &scratch{proc: cfg.NewProcessor(), cutBodies: cfg.CutUnreadableBodies} }
+	if p.cfg.Policy == nil {
+		p.cfg.Policy = fixedPolicy(cfg.NewProcessor)
+	}
+	// getScratch gives a scratch its processor.
+	p.pool.New = func() any { return &scratch{cutBodies: cfg.CutUnreadableBodies} }
 	if cfg.SummaryInterval > 0 {
 		p.stopSummary = make(chan struct{})
 		p.summaryDone = make(chan struct{})
@@ -155,7 +168,11 @@ func (p *Pipeline) FlushFrom(data []byte, where Locator) (out Outcome) {
 		p.note(causeClosed, nil)
 		return Retry
 	}
-	s := p.pool.Get().(*scratch)
+	var start time.Time // read only by the hook: no clock read without one
+	if p.cfg.Hooks.Flushed != nil {
+		start = time.Now()
+	}
+	s := p.getScratch(p.cfg.Policy())
 	defer p.put(s)
 	s.where = where
 
@@ -182,6 +199,10 @@ func (p *Pipeline) FlushFrom(data []byte, where Locator) (out Outcome) {
 		t.failures++
 	}
 	p.add(&t)
+	p.addDecisions(s)
+	if p.cfg.Hooks.Flushed != nil {
+		p.cfg.Hooks.Flushed(out, time.Since(start))
+	}
 	return out
 }
 
@@ -204,8 +225,15 @@ func (p *Pipeline) deliver(s *scratch, t *tally) Outcome {
 		return Delivered // every event of the chunk was dropped by the policy
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), p.cfg.FlushTimeout)
+	var began time.Time
+	if p.cfg.Hooks.Acked != nil {
+		began = time.Now()
+	}
 	res, err := p.cfg.Sink.Deliver(ctx, events)
 	cancel()
+	if err == nil && p.cfg.Hooks.Acked != nil {
+		p.cfg.Hooks.Acked(time.Since(began))
+	}
 	// Only what Kafka acknowledged counts as delivered, also from a call
 	// that failed for the rest of its events.
 	t.delivered += uint64(res.Acked)

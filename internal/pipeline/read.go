@@ -143,6 +143,7 @@ func (p *Pipeline) event(s *scratch, body []byte, t *tally) {
 		return
 	}
 	s.arena = arena
+	s.decided.count(res)
 	if !res.Kept {
 		t.dropped++
 		return

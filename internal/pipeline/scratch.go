@@ -75,6 +75,13 @@ type scratch struct {
 	kept    []kept
 	events  []sink.Event
 
+	// proc filters with the policy of generation; policy is the version
+	// the current flush uses, which its parts use too. decided tallies the
+	// policy's decisions (getScratch empties it).
+	generation uint64
+	policy     *PolicyVersion
+	decided    decisions
+
 	// parts are the scratches of the other parts of a chunk filtered in
 	// parts (readChunk), in chunk order; cuts is where they start, wg waits
 	// for them. A part's own tally, readErr and panicked are its result.

@@ -47,7 +47,7 @@ func (p *Pipeline) readChunk(s *scratch, data []byte, t *tally) error {
 		if k+1 < len(cuts) {
 			to = cuts[k+1].off
 		}
-		part := p.pool.Get().(*scratch)
+		part := p.getScratch(s.policy)
 		s.parts = append(s.parts, part)
 		part.reader.Reset(data[:to])
 		part.reader.Seek(c.off, c.events)

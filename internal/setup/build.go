@@ -10,49 +10,65 @@ import (
 	"strings"
 	"time"
 
-	"github.com/auditstream/auditstream/filter"
+	"github.com/auditstream/auditstream/internal/metrics"
 	"github.com/auditstream/auditstream/internal/pipeline"
+	"github.com/auditstream/auditstream/internal/policyreload"
 	"github.com/auditstream/auditstream/sink"
 )
 
 // Built is a pipeline whose brokers are being checked in the background,
-// with the sink it delivers to.
+// with the sink it delivers to, the policy it filters with and what the
+// metrics endpoint reads of it.
 type Built struct {
 	*pipeline.Pipeline
-	Sink   *sink.Sink
-	cancel context.CancelFunc
-	done   chan struct{}
+	Sink    *sink.Sink
+	Policy  *policyreload.Holder
+	Metrics *metrics.Instance
+	cancel  context.CancelFunc
+	done    chan struct{}
+	// check asks the brokers for the topics' metadata: Sink.Check, or a
+	// fake in tests.
+	check func(context.Context) error
+	// stopWatch stops the policy file watch; nil when reloading is off.
+	stopWatch func()
 }
 
 // Build compiles the policy and creates the producer and the pipeline. It
 // does not connect to Kafka: Fluent Bit's init must not block, and a broker
 // that is down at start is a reason to retry chunks, not to fail the host.
-// The brokers are checked in the background and the result logged.
+// The brokers are checked in the background and the result logged. Unless
+// s.ReloadInterval is 0, the policy file is watched and reloaded.
 func Build(s *Settings, log *pipeline.Logger) (*Built, error) {
-	pol, warnings, err := filter.LoadFile(s.PolicyFile)
-	for _, w := range warnings {
-		log.Warnf("%s: %s", KeyPolicyFile, w)
-	}
+	holder, err := policyreload.LoadRedacted(s.PolicyFile, s.Redaction, log)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", KeyPolicyFile, err)
 	}
-	log.Infof("%s %s: %d rules", KeyPolicyFile, s.PolicyFile, pol.NumRules())
-	pol = pol.WithRedaction(s.Redaction)
+	pol := holder.Current()
+	log.Infof("%s %s: %d rules, sha256 %s", KeyPolicyFile, s.PolicyFile, pol.Policy.NumRules(), pol.SHA256)
 	if r := s.Redaction; r != nil {
 		log.Infof("%s on, %s %s: %s", KeyRedact, KeyRedactMode, r.Mode(), strings.Join(r.Fields(), "; "))
 	} else {
 		log.Warnf("%s off: secrets in the bodies the policy keeps are sent as logged", KeyRedact)
 	}
-	for i := range pol.NumRules() {
-		log.Debugf("  %s", pol.DescribeRule(i))
+	for i := range pol.Policy.NumRules() {
+		log.Debugf("  %s", pol.Policy.DescribeRule(i))
 	}
 
 	snk, err := sink.New(s.Sink, sinkLogger(log))
 	if err != nil {
 		return nil, err
 	}
+	b := &Built{Sink: snk, Policy: holder, check: snk.Check}
+	b.Metrics = metrics.NewInstance(metrics.Source{
+		Name:      s.InstanceName,
+		Pipeline:  func() pipeline.Stats { return b.Stats() },
+		Decisions: func() pipeline.Decisions { return b.Decisions() },
+		Sink:      snk.Stats,
+		Policy:    holder.Stats,
+	}, s.Sink.DeliveryTimeout)
 	p, err := pipeline.New(pipeline.Config{
-		NewProcessor:      func() pipeline.Processor { return pol.NewProcessor() },
+		Policy:            holder.PipelineVersion,
+		Hooks:             b.Metrics.Hooks(),
 		Sink:              snk,
 		IsRetryable:       sink.IsRetryable,
 		LogKey:            s.LogKey,
@@ -70,22 +86,32 @@ func Build(s *Settings, log *pipeline.Logger) (*Built, error) {
 		_ = snk.Close(context.Background()) // it never connected: nothing to flush or report
 		return nil, err
 	}
-	return startCheck(p, snk, snk.Check, log), nil
+	b.Pipeline = p
+	if s.ReloadInterval > 0 {
+		b.stopWatch = holder.Watch(s.ReloadInterval)
+	}
+	b.startCheck(log)
+	return b, nil
 }
 
-// checkTimeout bounds the start-up check of the brokers.
-const checkTimeout = 10 * time.Second
+// checkTimeout bounds one check of the brokers; checkRetry is the pause
+// between checks while they fail.
+const (
+	checkTimeout = 10 * time.Second
+	checkRetry   = 15 * time.Second
+)
 
 // startCheck asks the brokers for the topics' metadata in the background,
 // so that unreachable brokers, refused credentials or missing topics show
 // in the log at start, not only at the first flush, without blocking
-// Fluent Bit's init.
-// check is snk.Check, or a fake in tests.
-func startCheck(p *pipeline.Pipeline, snk *sink.Sink, check func(context.Context) error, log *pipeline.Logger) *Built {
-	ctx, cancel := context.WithTimeout(context.Background(), checkTimeout)
-	c := &Built{Pipeline: p, Sink: snk, cancel: cancel, done: make(chan struct{})}
+// Fluent Bit's init. While they fail, it asks again every checkRetry, so
+// that readiness reports them reachable once they are, even with no events
+// to deliver; only the first failure and the recovery are logged.
+func (b *Built) startCheck(log *pipeline.Logger) {
+	ctx, cancel := context.WithCancel(context.Background())
+	b.cancel, b.done = cancel, make(chan struct{})
 	go func() {
-		defer close(c.done)
+		defer close(b.done)
 		// A panic on a goroutine of its own would end the host process;
 		// the check only informs, so a bug in it is logged and forgotten.
 		defer func() {
@@ -94,23 +120,47 @@ func startCheck(p *pipeline.Pipeline, snk *sink.Sink, check func(context.Context
 				log.Lines(pipeline.LevelError, string(debug.Stack()))
 			}
 		}()
-		err := check(ctx)
-		switch {
-		case errors.Is(ctx.Err(), context.Canceled):
-			// exiting already: the result no longer matters
-		case err == nil:
-			log.Infof("brokers reachable and topics present")
-		case sink.IsRetryable(err):
-			log.Warnf("brokers not ready at start (chunks will be retried until they are): %v", err)
-		default:
-			log.Errorf("Kafka refuses this configuration (chunks are kept and retried until it is fixed): %v", err)
+		for attempt := 0; ; attempt++ {
+			err := b.checkOnce(ctx)
+			if errors.Is(ctx.Err(), context.Canceled) {
+				return // exiting already: the result no longer matters
+			}
+			b.Metrics.Readiness().Reachable(err)
+			switch {
+			case err == nil && attempt == 0:
+				log.Infof("brokers reachable and topics present")
+			case err == nil:
+				log.Infof("brokers reachable and topics present now")
+			case attempt > 0:
+				log.Debugf("brokers still not ready: %v", err)
+			case sink.IsRetryable(err):
+				log.Warnf("brokers not ready at start (chunks will be retried until they are): %v", err)
+			default:
+				log.Errorf("Kafka refuses this configuration (chunks are kept and retried until it is fixed): %v", err)
+			}
+			if err == nil || b.Metrics.Readiness().Delivered() {
+				return // reachable; or a delivered flush proved it, and flushes now tell
+			}
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(checkRetry):
+			}
 		}
 	}()
-	return c
 }
 
-// Close stops the check, then closes the pipeline.
+func (b *Built) checkOnce(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, checkTimeout)
+	defer cancel()
+	return b.check(ctx)
+}
+
+// Close stops the check and the policy watch, then closes the pipeline.
 func (c *Built) Close(ctx context.Context) error {
+	if c.stopWatch != nil {
+		c.stopWatch()
+	}
 	c.cancel()
 	select {
 	case <-c.done:

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/auditstream/auditstream/internal/metrics"
 	"github.com/auditstream/auditstream/internal/pipeline"
 	"github.com/auditstream/auditstream/sink"
 )
@@ -44,7 +45,9 @@ func TestStartCheckRecovers(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	b := startCheck(p, nil, func(context.Context) error { panic("check bug") }, log)
+	b := &Built{Pipeline: p, check: func(context.Context) error { panic("check bug") },
+		Metrics: metrics.NewInstance(metrics.Source{Name: "test"}, time.Second)}
+	b.startCheck(log)
 	select {
 	case <-b.done:
 	case <-time.After(5 * time.Second):

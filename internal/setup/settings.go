@@ -3,6 +3,7 @@ package setup
 import (
 	"errors"
 	"fmt"
+	"net"
 	"strconv"
 	"strings"
 	"time"
@@ -22,8 +23,13 @@ const (
 	KeySummaryInterval = "summary_interval"
 	KeyInstanceName    = "instance_name"
 	KeyParallelism     = "filter_parallelism"
+	KeyMetricsListen   = "metrics_listen"
+	KeyReloadInterval  = "policy_reload_interval"
 
 	DefaultSummaryInterval = time.Minute
+	// DefaultReloadInterval is the period of the policy file check that
+	// backs up the file watch.
+	DefaultReloadInterval = time.Minute
 	// FlushMargin is added to the sink's delivery_timeout to bound a whole
 	// flush: the sink gives up on its own at delivery_timeout, this is only
 	// the backstop.
@@ -35,15 +41,24 @@ const (
 
 // Keys lists every key Read and ReadVerbosity read: the pipeline's and the sink's.
 func Keys() []string {
-	keys := append([]string{KeyPolicyFile, KeyLogKey, KeyPathKey, KeyVerbosity, KeySummaryInterval, KeyInstanceName, KeyParallelism}, RedactKeys()...)
+	keys := append([]string{KeyPolicyFile, KeyLogKey, KeyPathKey, KeyVerbosity, KeySummaryInterval, KeyInstanceName, KeyParallelism,
+		KeyMetricsListen, KeyReloadInterval}, RedactKeys()...)
 	return append(keys, sink.Keys()...)
 }
 
 // Settings is one pipeline's configuration: a plugin [OUTPUT] instance's, or
 // the ship command's.
 type Settings struct {
-	PolicyFile string
-	LogKey     string
+	// InstanceName labels the log lines and the metrics (InstanceName).
+	InstanceName string
+	PolicyFile   string
+	// ReloadInterval is the period of the policy file check; 0 turns
+	// reloading off.
+	ReloadInterval time.Duration
+	// MetricsListen is the host:port of the metrics endpoint; "" serves
+	// none.
+	MetricsListen string
+	LogKey        string
 	// PathKey is the record key tail's Path_Key writes the file name to,
 	// quoted in the reasons of dead-lettered events; empty: none.
 	PathKey         string
@@ -85,10 +100,13 @@ func ReadVerbosity(get func(string) string) (pipeline.Level, error) {
 // the key and what is wrong with its value.
 func Read(get func(string) string) (Settings, error) {
 	s := Settings{
+		InstanceName:    InstanceName(get),
 		PolicyFile:      strings.TrimSpace(get(KeyPolicyFile)),
 		LogKey:          strings.TrimSpace(get(KeyLogKey)),
 		PathKey:         strings.TrimSpace(get(KeyPathKey)),
 		SummaryInterval: DefaultSummaryInterval,
+		ReloadInterval:  DefaultReloadInterval,
+		MetricsListen:   strings.TrimSpace(get(KeyMetricsListen)),
 	}
 	if s.PolicyFile == "" {
 		return s, errors.New(KeyPolicyFile + ": required: the path of an audit.k8s.io/v1 Policy file")
@@ -102,6 +120,18 @@ func Read(get func(string) string) (Settings, error) {
 			return s, fmt.Errorf("%s: invalid value %q: want a duration such as 30s or 5m, or 0 to disable", KeySummaryInterval, v)
 		}
 		s.SummaryInterval = d
+	}
+	if v := strings.TrimSpace(get(KeyReloadInterval)); v != "" {
+		d, err := parseInterval(v)
+		if err != nil {
+			return s, fmt.Errorf("%s: invalid value %q: want a duration such as 30s or 5m, or 0 to turn reloading off", KeyReloadInterval, v)
+		}
+		s.ReloadInterval = d
+	}
+	if s.MetricsListen != "" {
+		if _, port, err := net.SplitHostPort(s.MetricsListen); err != nil || port == "" {
+			return s, fmt.Errorf("%s: invalid value %q: want host:port, such as 127.0.0.1:2021", KeyMetricsListen, s.MetricsListen)
+		}
 	}
 	s.FilterParallelism = pipeline.DefaultFilterParallelism
 	if v := strings.TrimSpace(get(KeyParallelism)); v != "" {

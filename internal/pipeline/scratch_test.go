@@ -17,7 +17,7 @@ func TestPooledScratchIsCapped(t *testing.T) {
 	c := (&chunkBuilder{v2: true}).raw(huge)
 	c.raw(auditLine(2, "ResponseComplete", "alice", "get", "default", "pods"))
 
-	s := p.pool.Get().(*scratch)
+	s := p.getScratch(p.cfg.Policy())
 	var tl tally
 	if err := p.readChunk(s, c.b, &tl); err != nil || tl.kept != 2 {
 		t.Fatalf("read: %v, %d kept; want both events kept", err, tl.kept)

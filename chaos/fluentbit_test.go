@@ -1,7 +1,6 @@
 package chaos
 
 import (
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -72,7 +71,7 @@ var fluentBitDriver = driver{name: "fluent-bit", drive: func(r *run) error {
 			return nil
 		}
 		if !r.f.restartsDriver || restarts > 0 {
-			return fmt.Errorf("fluent-bit exited: %v", fb.Wait(0))
+			return fmt.Errorf("fluent-bit exited: %w", fb.Wait(0))
 		}
 		restarts++
 		r.t.Logf("fluent-bit: %v; starting it again on its storage and offsets", fb.Wait(0))
@@ -124,8 +123,12 @@ func fluentBitMissing() string {
 	if bin == "" {
 		return ""
 	}
-	if fi, err := os.Stat(bin); err != nil || fi.IsDir() {
-		return fmt.Sprintf("%s=%q is not a fluent-bit binary: %v", fluentbit.EnvBin, bin, errors.Join(err))
+	fi, err := os.Stat(bin)
+	if err != nil {
+		return fmt.Sprintf("%s=%q: %v", fluentbit.EnvBin, bin, err)
+	}
+	if fi.IsDir() {
+		return fmt.Sprintf("%s=%q is a directory, not a fluent-bit binary", fluentbit.EnvBin, bin)
 	}
 	return ""
 }

@@ -44,10 +44,19 @@ func startHarness(r *run, stderr io.Writer) (*harnessProc, error) {
 		if err != nil || strings.Contains(res, "error=") {
 			_ = cmd.Process.Kill()
 			_ = cmd.Wait()
-			return nil, fmt.Errorf("harness %q: %q %v", c, res, err)
+			return nil, harnessErr(c, res, err)
 		}
 	}
 	return h, nil
+}
+
+// harnessErr says why a command failed: the process went away (err), or
+// its result line says so.
+func harnessErr(command, result string, err error) error {
+	if err != nil {
+		return fmt.Errorf("harness %q: %w", command, err)
+	}
+	return fmt.Errorf("harness %q: %s", command, result)
 }
 
 // do sends one command and returns its result line; an error means the
@@ -107,7 +116,7 @@ var harnessDriver = driver{name: "plugin", drive: func(r *run) error {
 		}
 		load := fmt.Sprintf("chunk c v2 fix raw %s %d", chunkFile, to-from)
 		if res, err := h.do(load); err != nil || strings.Contains(res, "error=") {
-			return fmt.Errorf("%s: %q %v", load, res, err)
+			return harnessErr(load, res, err)
 		}
 		r.progress(from)
 		giveUp := time.Now().Add(3 * time.Minute)
@@ -127,7 +136,7 @@ var harnessDriver = driver{name: "plugin", drive: func(r *run) error {
 				}
 				r.setProcess(h.cmd.Process)
 				if res, err := h.do(load); err != nil || strings.Contains(res, "error=") {
-					return fmt.Errorf("%s: %q %v", load, res, err)
+					return harnessErr(load, res, err)
 				}
 				continue
 			}

@@ -152,7 +152,7 @@ func (p *Process) WaitFor(s string, d time.Duration) error {
 	for !strings.Contains(p.Output(), s) {
 		select {
 		case <-p.done:
-			return fmt.Errorf("fluent-bit exited (%v) before logging %q", p.err, s)
+			return fmt.Errorf("fluent-bit exited before logging %q: %w", s, p.err)
 		default:
 		}
 		if time.Now().After(deadline) {

@@ -58,13 +58,21 @@ func startBroker(t *testing.T) *broker {
 
 // script runs scripts/kafka/name for the instance; keepData restarts on the
 // storage the broker had. It may be called from any goroutine.
-func (b *broker) script(name string, keepData bool) error {
+func (b *broker) script(name string, keepData bool) error { return b.runScript(name, keepData, 2) }
+
+func (b *broker) runScript(name string, keepData bool, retries int) error {
 	cmd := exec.Command("bash", filepath.Join(b.root, "scripts", "kafka", name))
 	cmd.Env = append(os.Environ(), "KAFKA_INSTANCE="+instance)
 	if keepData {
 		cmd.Env = append(cmd.Env, "KAFKA_KEEP_DATA=1")
 	}
 	out, err := cmd.CombinedOutput()
+	if err != nil && name == "up.sh" && retries > 0 && strings.Contains(string(out), "Address already in use") {
+		// The ports are in the kernel's ephemeral range: a client's
+		// connection elsewhere can hold one for a moment.
+		time.Sleep(2 * time.Second)
+		return b.runScript(name, keepData, retries-1)
+	}
 	if err != nil {
 		return fmt.Errorf("KAFKA_INSTANCE=%s %s: %w\n%s", instance, name, err, out)
 	}

@@ -99,7 +99,15 @@ func (c *collector) finish(t *testing.T, brokers, topics []string) []arrival {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	msgs, err := readback.ReadAll(ctx, &kafka.Dialer{Timeout: 10 * time.Second}, brokers, topics)
+	var msgs []readback.Message
+	var err error
+	// A broker just restarted may still be electing leaders: try again.
+	for attempt := 0; attempt < 10; attempt++ {
+		if msgs, err = readback.ReadAll(ctx, &kafka.Dialer{Timeout: 10 * time.Second}, brokers, topics); err == nil {
+			break
+		}
+		time.Sleep(time.Second)
+	}
 	if err != nil {
 		t.Fatalf("read-back: %v", err)
 	}

@@ -26,14 +26,14 @@ type fault struct {
 const topicGone = deliveryTimeout + 2*time.Second
 
 var faults = []fault{
-	{name: "hostile corpus", hostile: true},
-	{name: "broker SIGKILL, restart", at: 0.4, strike: func(r *run) error {
+	{name: "hostile-corpus", hostile: true},
+	{name: "broker-sigkill-restart", at: 0.4, strike: func(r *run) error {
 		return r.s.broker.killAndRestart(2 * time.Second)
 	}},
-	{name: "broker SIGSTOP > delivery_timeout", at: 0.4, strike: func(r *run) error {
+	{name: "broker-sigstop-past-delivery-timeout", at: 0.4, strike: func(r *run) error {
 		return r.s.broker.freeze(deliveryTimeout + 3*time.Second)
 	}},
-	{name: "topic deleted in use", at: 0.3, strike: func(r *run) error {
+	{name: "topic-deleted-in-use", at: 0.3, strike: func(r *run) error {
 		topic := r.rt.stage["ResponseComplete"]
 		if err := deleteTopic(r.s.broker.info.Brokers, topic); err != nil {
 			return err
@@ -41,7 +41,7 @@ var faults = []fault{
 		time.Sleep(topicGone)
 		return createTopics(r.s.broker.info.Brokers, topic)
 	}},
-	{name: "shipper SIGKILL mid-flush, restart", at: 0.5, restartsDriver: true, strike: func(r *run) error {
+	{name: "shipper-sigkill-mid-flush-restart", at: 0.5, restartsDriver: true, strike: func(r *run) error {
 		// A frozen broker holds the flush in progress; the kill lands in it.
 		b := r.s.broker
 		if err := b.signal(sigStop); err != nil {

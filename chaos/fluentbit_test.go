@@ -62,7 +62,11 @@ var fluentBitDriver = driver{name: "fluent-bit", drive: func(r *run) error {
 			return err
 		}
 		r.setProcess(fb.Process())
-		return fb.WaitFor(fluentBitStarted, time.Minute)
+		if err := fb.WaitFor(fluentBitStarted, time.Minute); err != nil {
+			out := fb.Output()
+			return fmt.Errorf("%w; its output ends with:\n%s", err, out[max(0, len(out)-3000):])
+		}
+		return nil
 	}
 	// restartIfKilled starts Fluent Bit again once after the fault killed it.
 	restarts := 0
@@ -112,7 +116,7 @@ var fluentBitDriver = driver{name: "fluent-bit", drive: func(r *run) error {
 
 // fluentBitFaults are the faults only Fluent Bit has.
 var fluentBitFaults = []fault{
-	{name: "hot reload (SIGHUP)", at: 0.4, strike: func(r *run) error {
+	{name: "hot-reload-sighup", at: 0.4, strike: func(r *run) error {
 		return r.signalDriver(syscall.SIGHUP)
 	}},
 }

@@ -92,12 +92,13 @@ func (r *run) progress(done int) {
 // runFault runs one driver through one fault on a new log and checks the
 // ledger.
 func (s *suite) runFault(t *testing.T, d driver, f fault, round int) {
-	name := fmt.Sprintf("%s%d%s", d.name, round, strings.Map(func(c rune) rune {
-		if c >= 'a' && c <= 'z' {
+	// Letters and digits only: the name is part of topics and auditIDs.
+	name := strings.Map(func(c rune) rune {
+		if c >= 'a' && c <= 'z' || c >= '0' && c <= '9' {
 			return c
 		}
 		return -1
-	}, strings.ToLower(f.name)))
+	}, fmt.Sprintf("%s%d%s", d.name, round, strings.ToLower(f.name)))
 	if len(name) > 40 {
 		name = name[:40]
 	}
@@ -129,15 +130,15 @@ func (s *suite) runFault(t *testing.T, d driver, f fault, round int) {
 			strikeErr = errors.New("the fault did not end in 3 minutes")
 		}
 	}
+	if driveErr != nil {
+		t.Errorf("driver: %v", driveErr)
+	}
 	arrivals := r.col.finish(t, brokers, r.rt.all())
 	v := check(r.exps, r.rt, arrivals)
 	s.record(runResult{driver: d.name, fault: f.name, round: round, verdict: v})
 	t.Logf("%s / %s, round %d, %s: %s", d.name, f.name, round, time.Since(start).Round(time.Second), v)
 	for _, d := range v.details {
 		t.Log("  " + d)
-	}
-	if driveErr != nil {
-		t.Errorf("driver: %v", driveErr)
 	}
 	if r.exitChecked && v.ok() && v.DeadLettered == 0 && v.Undecidable == 0 && r.exit != nil {
 		t.Errorf("%s exited with %v although every line it was given arrived", d.name, r.exit)

@@ -111,8 +111,12 @@ FUZZTIME ?= 60s
 fuzz:
 	$(GO) test ./filter -run='^$$' -fuzz=FuzzAppendEvent -fuzztime=$(FUZZTIME)
 	$(GO) test ./filter -run='^$$' -fuzz=FuzzSkipValue -fuzztime=$(FUZZTIME)
+	$(GO) test ./filter -run='^$$' -fuzz=FuzzDecodersAgree -fuzztime=$(FUZZTIME)
+	$(GO) test ./filter -run='^$$' -fuzz='^FuzzRedact$$' -fuzztime=$(FUZZTIME)
+	$(GO) test ./filter -run='^$$' -fuzz=FuzzRedactAnyLine -fuzztime=$(FUZZTIME)
 	$(GO) test ./internal/chunk -run='^$$' -fuzz=FuzzReader -fuzztime=$(FUZZTIME)
 	$(GO) test ./sink -run='^$$' -fuzz=FuzzAppendTruncated -fuzztime=$(FUZZTIME)
+	$(GO) test ./sink -run='^$$' -fuzz=FuzzAppendShortened -fuzztime=$(FUZZTIME) -fuzzminimizetime=100x
 	$(GO) test ./internal/pipeline -run='^$$' -fuzz=FuzzFlush -fuzztime=$(FUZZTIME) -fuzzminimizetime=100x
 
 clean:

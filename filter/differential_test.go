@@ -1,6 +1,8 @@
 package filter_test
 
 import (
+	"bytes"
+	"encoding/json"
 	"fmt"
 	"math/rand/v2"
 	"os"
@@ -42,7 +44,11 @@ func TestDifferential(t *testing.T) {
 	for i := range events {
 		events[i] = gen.Event(r)
 	}
-	pairs, kept, failures := 0, 0, 0
+	pairs, kept, failures, secretEvents := 0, 0, 0, 0
+	redaction, err := filter.NewRedaction(filter.RedactConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
 	report := func(format string, args ...any) {
 		failures++
 		if failures <= 10 {
@@ -61,6 +67,7 @@ func TestDifferential(t *testing.T) {
 		}
 		ref := reference.NewEvaluator(refPolicy)
 		pr := ours.NewProcessor()
+		redacting := ours.WithRedaction(redaction).NewProcessor()
 		for ei, ev := range events {
 			pairs++
 			where := fmt.Sprintf("policy %d (seed %d), event %d", pi, seed, ei)
@@ -89,10 +96,13 @@ func TestDifferential(t *testing.T) {
 				if !reference.JSONEqual(out, wantOut) {
 					report("%s: rewrite differs\n got %s\nwant %s\npolicy:\n%s", where, out, wantOut, policyYAML)
 				}
+				if redacted := checkRedactionOnlyTouchesSecrets(t, redacting, ev, out); redacted {
+					secretEvents++
+				}
 			}
 		}
 	}
-	t.Logf("%d (policy, event) pairs, %d kept, %d disagreements", pairs, kept, failures)
+	t.Logf("%d (policy, event) pairs, %d kept, %d disagreements, %d redacted", pairs, kept, failures, secretEvents)
 	if kept == 0 || kept == pairs {
 		t.Fatalf("degenerate sample: %d of %d pairs kept", kept, pairs)
 	}
@@ -118,6 +128,35 @@ func sameStages(d filter.Decision, want []audit.Stage) bool {
 		if !found {
 			return false
 		}
+	}
+	return true
+}
+
+// checkRedactionOnlyTouchesSecrets runs the event through pr, which redacts
+// with the defaults, and checks that its output is plain's unless the
+// event's request is one whose bodies carry secrets (by its objectRef,
+// which the redaction never reads). It reports whether the event was
+// redacted.
+func checkRedactionOnlyTouchesSecrets(t *testing.T, pr *filter.Processor, ev, plain []byte) bool {
+	t.Helper()
+	out, _, err := pr.AppendEvent(nil, ev)
+	if err != nil {
+		t.Fatalf("with redaction: %v\n%s", err, ev)
+	}
+	if bytes.Equal(out, plain) {
+		return false
+	}
+	var e struct {
+		ObjectRef struct{ Resource, Subresource, APIGroup string }
+	}
+	if err := json.Unmarshal(ev, &e); err != nil {
+		t.Fatal(err)
+	}
+	r := e.ObjectRef
+	secretBearing := r.APIGroup == "" && (r.Resource == "secrets" || r.Resource == "serviceaccounts" && r.Subresource == "token") ||
+		r.APIGroup == "authentication.k8s.io" && r.Resource == "tokenreviews"
+	if !secretBearing {
+		t.Errorf("redaction changed an event without secrets (%+v):\n got %s\nwant %s", r, out, plain)
 	}
 	return true
 }

@@ -1,5 +1,10 @@
 package filter
 
+import (
+	"math/bits"
+	"unicode/utf8"
+)
+
 // strSpan locates a JSON string value: raw content between the quotes.
 type strSpan struct {
 	start, end int
@@ -9,11 +14,13 @@ type strSpan struct {
 
 func (s strSpan) raw(b []byte) []byte { return b[s.start:s.end] }
 
-// valueSpan locates a whole member of an object and its value.
-type valueSpan struct {
-	member           int // index of the member in its object
-	valStart, valEnd int
-	present          bool
+// copySpan locates a top-level member that the rewrite edits: a body or
+// the annotations, under its own key or any key that encoding/json reads as
+// it (fold.go), once per member, since a consumer may read any of them.
+type copySpan struct {
+	field    eventField // fieldRequestObject, fieldResponseObject or fieldAnnotations
+	member   int        // index of the member in the event
+	valStart int
 }
 
 // eventScan is what one pass over an event's top-level object finds.
@@ -28,8 +35,11 @@ type eventScan struct {
 	username strSpan
 	groups   []strSpan
 
-	requestObject, responseObject valueSpan
-	annotations                   valueSpan
+	// copies lists the bodies and annotations, in the event's order.
+	copies []copySpan
+
+	// seen has bit f set once the member of each unique field f is found.
+	seen uint16
 
 	// from and to bound the event object in the line, white space aside.
 	from, to int
@@ -40,8 +50,8 @@ type eventScan struct {
 }
 
 func (s *eventScan) reset() {
-	groups, members := s.groups[:0], s.members[:0]
-	*s = eventScan{groups: groups, members: members}
+	groups, members, copies := s.groups[:0], s.members[:0], s.copies[:0]
+	*s = eventScan{groups: groups, members: members, copies: copies}
 }
 
 // scanEvent finds the fields of the event in line, validating the whole line
@@ -94,61 +104,117 @@ const (
 
 var eventFieldNames = [...]string{"", "level", "stage", "verb", "requestURI", "auditID", "kind", "apiVersion", "user", "requestObject", "responseObject", "annotations"}
 
-// fieldOf names a top-level key. Keys are almost never escaped, and a
-// switch on the string compiles to a search over the constants rather than
-// one comparison per field.
-func fieldOf(it *objectIter, m *member) eventField {
+// unique tells the fields the decision, the message key or the check that
+// the line is an audit event reads: an event must hold each at most once,
+// under its exact name, or a consumer could read another value than the
+// one the policy decided on. The others are bodies and annotations, each
+// copy of which the rewrite edits.
+func (f eventField) unique() bool { return f != fieldOther && f < fieldRequestObject }
+
+// fieldOf names a top-level key, and tells whether the key is the field's
+// name exactly rather than a variant that encoding/json reads as it. Keys
+// are almost never escaped, and a switch on the string compiles to a search
+// over the constants rather than one comparison per field.
+func fieldOf(it *objectIter, m *member) (f eventField, exact bool) {
+	raw := it.b[m.keyStart:m.keyEnd]
 	if m.keyEscaped {
 		for f := fieldLevel; int(f) < len(eventFieldNames); f++ {
 			if it.keyIs(m, eventFieldNames[f]) {
-				return f
+				return f, true
 			}
 		}
+		return foldedField(raw, true), false
+	}
+	switch string(raw) {
+	case "level":
+		return fieldLevel, true
+	case "stage":
+		return fieldStage, true
+	case "verb":
+		return fieldVerb, true
+	case "requestURI":
+		return fieldRequestURI, true
+	case "auditID":
+		return fieldAuditID, true
+	case "kind":
+		return fieldKind, true
+	case "apiVersion":
+		return fieldAPIVersion, true
+	case "user":
+		return fieldUser, true
+	case "requestObject":
+		return fieldRequestObject, true
+	case "responseObject":
+		return fieldResponseObject, true
+	case "annotations":
+		return fieldAnnotations, true
+	case "objectRef", "sourceIPs", "userAgent", "responseStatus", "requestReceivedTimestamp",
+		"stageTimestamp", "impersonatedUser", "metadata", "timestamp":
+		// The other members of audit.k8s.io v1 and v1beta1 events: no
+		// spelling of a field the scanner reads, so not worth folding.
+		return fieldOther, true
+	}
+	return foldedField(raw, false), false
+}
+
+// foldedField names the field a key that is no field's exact name is read
+// as by encoding/json, or fieldOther. Most events have a dozen such keys
+// (objectRef, sourceIPs, ...), so a key that starts with an ASCII letter is
+// only matched against the fields whose names start with that letter.
+func foldedField(raw []byte, escaped bool) eventField {
+	if len(raw) == 0 {
 		return fieldOther
 	}
-	switch string(it.b[m.keyStart:m.keyEnd]) {
-	case "level":
-		return fieldLevel
-	case "stage":
-		return fieldStage
-	case "verb":
-		return fieldVerb
-	case "requestURI":
-		return fieldRequestURI
-	case "auditID":
-		return fieldAuditID
-	case "kind":
-		return fieldKind
-	case "apiVersion":
-		return fieldAPIVersion
-	case "user":
-		return fieldUser
-	case "requestObject":
-		return fieldRequestObject
-	case "responseObject":
-		return fieldResponseObject
-	case "annotations":
-		return fieldAnnotations
+	candidates := uint16(1<<len(eventFieldNames)-1) &^ (1 << fieldOther)
+	if c := raw[0]; c < utf8.RuneSelf && c != '\\' {
+		candidates = fieldsByInitial[lowerASCII(c)]
+	}
+	plain := !escaped && isASCII(raw) // then only a key as long as a name can match it
+	for ; candidates != 0; candidates &= candidates - 1 {
+		f := eventField(bits.TrailingZeros16(candidates))
+		if name := eventFieldNames[f]; (!plain || len(raw) == len(name)) && keyFolds(raw, escaped, name) {
+			return f
+		}
 	}
 	return fieldOther
 }
 
+// fieldsByInitial has bit f set, at the lower-case first letter of field
+// f's name, for each field. It is never written after initialisation.
+var fieldsByInitial = func() (t [utf8.RuneSelf]uint16) {
+	for f := fieldLevel; int(f) < len(eventFieldNames); f++ {
+		t[lowerASCII(eventFieldNames[f][0])] |= 1 << f
+	}
+	return t
+}()
+
 // scanMember scans one top-level member's value and returns its end offset.
 func (s *eventScan) scanMember(it *objectIter, m *member) (int, error) {
+	end, err := s.scanMemberValue(it, m)
+	if err != nil {
+		err = tooDeep(err, it.b[m.keyStart:m.keyEnd])
+	}
+	return end, err
+}
+
+func (s *eventScan) scanMemberValue(it *objectIter, m *member) (int, error) {
 	b := it.b
-	f := fieldOf(it, m)
+	f, exact := fieldOf(it, m)
+	if f.unique() {
+		if !exact || s.seen&(1<<f) != 0 {
+			return m.start, ambiguous(exact, it, m, eventFieldNames[f], eventFieldNames[f])
+		}
+		s.seen |= 1 << f
+	}
 	var dst *strSpan
 	switch f {
 	case fieldOther:
 		return skipValue(b, m.valStart, 1)
 	case fieldUser:
 		return s.scanUser(b, m.valStart)
-	case fieldRequestObject:
-		return scanObjectValue(b, m.valStart, len(s.members), &s.requestObject)
-	case fieldResponseObject:
-		return scanObjectValue(b, m.valStart, len(s.members), &s.responseObject)
-	case fieldAnnotations:
-		return scanObjectValue(b, m.valStart, len(s.members), &s.annotations)
+	case fieldRequestObject, fieldResponseObject, fieldAnnotations:
+		s.copies = append(s.copies, copySpan{field: f, member: len(s.members), valStart: m.valStart})
+		return skipValue(b, m.valStart, 1)
 	case fieldLevel:
 		dst = &s.level
 	case fieldStage:
@@ -167,10 +233,16 @@ func (s *eventScan) scanMember(it *objectIter, m *member) (int, error) {
 	return scanStringField(b, m.valStart, dst, eventFieldNames[f])
 }
 
-func scanObjectValue(b []byte, i, member int, dst *valueSpan) (int, error) {
-	end, err := skipValue(b, i, 1)
-	*dst = valueSpan{member: member, valStart: i, valEnd: end, present: true}
-	return end, err
+// ambiguous is the error for member m of a field that an event holds at
+// most once: seen before (exact), or under a key that is only a variant of
+// name that encoding/json reads as it. path names the field.
+func ambiguous(exact bool, it *objectIter, m *member, name, path string) error {
+	key := it.b[m.keyStart:m.keyEnd]
+	msg := "ambiguous member " + quote(key) + ": appears more than once"
+	if !exact {
+		msg = "ambiguous member " + quote(key) + ": differs from \"" + name + "\" only by case"
+	}
+	return &FieldError{Field: path, Offset: m.start, Msg: msg, Err: ErrAmbiguous}
 }
 
 // scanStringField scans a string value, or null (as absent); any other type
@@ -199,18 +271,26 @@ func (s *eventScan) scanUser(b []byte, i int) (int, error) {
 	}
 	var it objectIter
 	it.begin(b, i)
+	var seen uint16
 	for {
 		ok, err := it.next()
 		m := &it.m
 		if err != nil || !ok {
 			return it.pos, err
 		}
+		f, exact := userFieldOf(&it, m)
+		if f != userOther {
+			if !exact || seen&(1<<f) != 0 {
+				return m.start, ambiguous(exact, &it, m, userFieldNames[f], userFieldPaths[f])
+			}
+			seen |= 1 << f
+		}
 		var end int
-		switch {
-		case it.keyIs(m, "username"):
+		switch f {
+		case userUsername:
 			end, err = scanStringField(b, m.valStart, &s.username, "user.username")
 			s.userSet = s.userSet || s.username.end > s.username.start
-		case it.keyIs(m, "groups"):
+		case userGroups:
 			end, err = s.scanGroups(b, m.valStart)
 		default: // uid, extra and anything newer: only whether they are empty matters
 			end, err = skipValue(b, m.valStart, 2)
@@ -221,6 +301,39 @@ func (s *eventScan) scanUser(b []byte, i int) (int, error) {
 		}
 		it.valueEnd(end)
 	}
+}
+
+// The members of "user" that the decision reads: the username and groups,
+// and the uid and extra, which tell an authenticated user from none.
+type userField uint8
+
+const (
+	userUsername userField = iota
+	userGroups
+	userUID
+	userExtra
+	userOther
+)
+
+var (
+	userFieldNames = [...]string{"username", "groups", "uid", "extra"}
+	userFieldPaths = [...]string{"user.username", "user.groups", "user.uid", "user.extra"}
+)
+
+// userFieldOf names a member of "user" as fieldOf names a top-level one.
+func userFieldOf(it *objectIter, m *member) (f userField, exact bool) {
+	for f := range userFieldNames {
+		if it.keyIs(m, userFieldNames[f]) {
+			return userField(f), true
+		}
+	}
+	raw := it.b[m.keyStart:m.keyEnd]
+	for f := range userFieldNames {
+		if keyFolds(raw, m.keyEscaped, userFieldNames[f]) {
+			return userField(f), false
+		}
+	}
+	return userOther, false
 }
 
 func (s *eventScan) scanGroups(b []byte, i int) (int, error) {

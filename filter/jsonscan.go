@@ -1,15 +1,33 @@
 package filter
 
-import "strconv"
+import (
+	"errors"
+	"strconv"
+)
 
 // This file holds the JSON primitives of the event scanner: validating skips
 // of values, and walks over objects and arrays (strings are in jsonstring.go).
 // They work on byte offsets into the event and never allocate: errors are the
 // only values they create.
 
-// maxDepth bounds the nesting of skipped values. Audit events nest a few dozen
-// levels at most; the bound keeps a hostile line from exhausting the stack.
-const maxDepth = 512
+// maxBodyDepth is the deepest nesting of a top-level member's value that
+// the scanner accepts, and maxDepth that of a whole event. kube-apiserver
+// logs requestObject and responseObject as runtime.Unknown, whose
+// MarshalJSON returns the raw body (k8s.io/apimachinery
+// pkg/runtime/embedded.go); encoding/json compacts a marshaler's output with
+// a fresh scanner, which refuses nesting beyond its maxNestingDepth of 10000
+// (encoding/json scanner.go; sigs.k8s.io/json, which decodes request bodies,
+// has the same limit). A patch body is logged as sent, so a body may nest
+// exactly 10000 levels, inside the event object: 10001 in all.
+const (
+	maxBodyDepth = 10000
+	maxDepth     = 1 + maxBodyDepth
+)
+
+// shallowDepth is the nesting that skipNested handles with its stack in
+// one machine word per 64 levels on its own frame; deeper values, which only
+// a hostile event has, are walked again with room for maxDepth levels.
+const shallowDepth = 512
 
 // SyntaxError is a JSON syntax error at a byte offset of the event.
 type SyntaxError struct {
@@ -20,6 +38,10 @@ type SyntaxError struct {
 func (e *SyntaxError) Error() string {
 	return "invalid JSON at offset " + strconv.Itoa(e.Offset) + ": " + e.Msg
 }
+
+// msgTooDeep is the message of a SyntaxError for a value nested deeper than
+// maxDepth; scanMember names the member that holds it (tooDeep).
+const msgTooDeep = "nesting too deep"
 
 func syntaxErr(off int, msg string) error { return &SyntaxError{Offset: off, Msg: msg} }
 
@@ -45,12 +67,40 @@ func skipValue(b []byte, i, depth int) (int, error) {
 	return skipNested(b, i, depth)
 }
 
-// skipNested is skipValue for any value. Bodies are most of an event's
-// bytes, so this is the scanner's hot loop: one iterative pass with the open
-// containers kept as bits, rather than a call per member and per nesting
-// level.
+// skipNested is skipValue for any value. The common shallow value costs a
+// small stack; one that nests deeper than shallowDepth is walked again from
+// its start by skipDeep, so the hot path never clears a stack for maxDepth.
 func skipNested(b []byte, i, depth int) (int, error) {
-	var open containerStack
+	var bits [shallowDepth / 64]uint64
+	open := containerStack{bits: bits[:]}
+	end, err := walkNested(b, i, depth, &open)
+	if errors.Is(err, errNeedDeeperStack) {
+		return skipDeep(b, i, depth)
+	}
+	return end, err
+}
+
+// skipDeep is skipNested with room for every level up to maxDepth: 1.25 KB
+// of goroutine stack, taken only by a value deeper than shallowDepth.
+//
+//go:noinline
+func skipDeep(b []byte, i, depth int) (int, error) {
+	var bits [(maxDepth + 63) / 64]uint64
+	open := containerStack{bits: bits[:]}
+	return walkNested(b, i, depth, &open)
+}
+
+// errNeedDeeperStack tells skipNested that a value nests deeper than its
+// small stack holds. It never leaves this file.
+var errNeedDeeperStack = errors.New("filter: nesting beyond the shallow stack")
+
+// walkNested validates the value at b[i] with open, empty, for its stack.
+// Bodies are most of an event's bytes, so this is the scanner's hot loop:
+// one iterative pass with the open containers kept as bits, rather than a
+// call per member and per nesting level. It refuses a value that would nest
+// beyond maxDepth with depth containers around it, and returns
+// errNeedDeeperStack when open is full before that.
+func walkNested(b []byte, i, depth int, open *containerStack) (int, error) {
 	for {
 		// A value starts at b[i].
 		if i >= len(b) {
@@ -65,7 +115,10 @@ func skipNested(b []byte, i, depth int) (int, error) {
 			i = end
 		case c == '{' || c == '[':
 			if depth+open.n >= maxDepth {
-				return i, syntaxErr(i, "nesting too deep")
+				return i, &SyntaxError{Offset: i, Msg: msgTooDeep}
+			}
+			if open.full() {
+				return i, errNeedDeeperStack
 			}
 			isObject := c == '{'
 			i = skipSpace(b, i+1)
@@ -147,11 +200,14 @@ func skipKey(b []byte, i int) (int, error) {
 }
 
 // containerStack records, for each open container of a skipped value,
-// whether it is an object (1) or an array (0).
+// whether it is an object (1) or an array (0). bits is storage of the
+// caller's frame.
 type containerStack struct {
-	bits [maxDepth / 64]uint64
+	bits []uint64
 	n    int
 }
+
+func (s *containerStack) full() bool { return s.n == len(s.bits)*64 }
 
 func (s *containerStack) push(isObject bool) {
 	w, bit := s.n>>6, uint64(1)<<(s.n&63)

@@ -29,7 +29,7 @@ func TestSkipValueAgreesWithEncodingJSON(t *testing.T) {
 	if _, err := skipValue([]byte(deep), 0, 0); err != nil {
 		t.Errorf("nesting of %d refused: %v", maxDepth, err)
 	}
-	if _, err := skipValue([]byte("["+deep+"]"), 0, 0); err == nil || !strings.Contains(err.Error(), "nesting too deep") {
+	if _, err := skipValue([]byte("["+deep+"]"), 0, 0); err == nil || !strings.Contains(err.Error(), msgTooDeep) {
 		t.Errorf("nesting of %d: err = %v; want nesting too deep", maxDepth+1, err)
 	}
 }

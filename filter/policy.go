@@ -21,6 +21,8 @@ type Policy struct {
 	// policy's own omitStages and omitManagedFields, as the apiserver returns.
 	fallback     Decision
 	descriptions []string
+	// redact is applied to the events the policy keeps; nil for none.
+	redact *Redaction
 }
 
 // Compile loads a policy the way kube-apiserver loads --audit-policy-file

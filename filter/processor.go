@@ -37,6 +37,8 @@ type Processor struct {
 	// it: views into it stay valid until the next call.
 	scratch []byte
 	groups  [][]byte
+	// redactSt is redaction's scratch (redact.go).
+	redactSt redactState
 }
 
 // NewProcessor returns a Processor that applies p.
@@ -81,6 +83,7 @@ func (pr *Processor) Fields() *Fields { return &pr.fields }
 func (pr *Processor) decide(line []byte) (Result, error) {
 	s := &pr.scan
 	pr.fields = Fields{}
+	pr.redactSt.total = 0
 	if err := s.scan(line); err != nil {
 		return Result{}, err
 	}
@@ -202,18 +205,20 @@ func (pr *Processor) planRewrite(line []byte, res Result) error {
 		// The logged level's value, quotes included: it parsed, so it has no escapes.
 		l.add(s.level.start-1, s.level.end+1, levelJSON[res.Level])
 	}
-	if s.requestObject.present && res.Level < LevelRequest {
-		s.members[s.requestObject.member].removed = true
-	}
-	if s.responseObject.present && res.Level < LevelRequestResponse {
-		s.members[s.responseObject.member].removed = true
-	}
-	if s.annotations.present && res.Level < LevelRequest && res.LoggedLevel >= LevelRequest {
-		all, err := l.removeRequestAnnotations(line, s.annotations.valStart)
-		if err != nil {
-			return err
+	// Every copy of a body or of the annotations is edited alike: a
+	// consumer may read any one of them (see copySpan).
+	for _, c := range s.copies {
+		switch {
+		case c.field == fieldRequestObject && res.Level < LevelRequest,
+			c.field == fieldResponseObject && res.Level < LevelRequestResponse:
+			s.members[c.member].removed = true
+		case c.field == fieldAnnotations && res.Level < LevelRequest && res.LoggedLevel >= LevelRequest:
+			all, err := l.removeRequestAnnotations(line, c.valStart)
+			if err != nil {
+				return err
+			}
+			s.members[c.member].removed = all
 		}
-		s.members[s.annotations.member].removed = all
 	}
 	for i := range s.members {
 		if s.members[i].removed {
@@ -221,20 +226,20 @@ func (pr *Processor) planRewrite(line []byte, res Result) error {
 		}
 	}
 	if res.Decision.OmitManagedFields {
-		// A patch body is the patch as sent, not an object: the apiserver
-		// leaves it alone, and so must we.
-		if s.requestObject.present && res.Level >= LevelRequest && string(pr.fields.Attrs.Verb) != "patch" {
-			if err := l.stripManagedFields(line, s.requestObject.valStart); err != nil {
-				return err
+		for _, c := range s.copies {
+			// A patch body is the patch as sent, not an object: the
+			// apiserver leaves it alone, and so must we.
+			strip := c.field == fieldRequestObject && res.Level >= LevelRequest && string(pr.fields.Attrs.Verb) != "patch" ||
+				c.field == fieldResponseObject && res.Level >= LevelRequestResponse
+			if !strip {
+				continue
 			}
-		}
-		if s.responseObject.present && res.Level >= LevelRequestResponse {
-			if err := l.stripManagedFields(line, s.responseObject.valStart); err != nil {
+			if err := l.stripManagedFields(line, c.valStart); err != nil {
 				return err
 			}
 		}
 	}
-	return nil
+	return pr.planRedaction(line, res)
 }
 
 var levelJSON = [...]string{`"None"`, `"Metadata"`, `"Request"`, `"RequestResponse"`}

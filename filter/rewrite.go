@@ -1,9 +1,12 @@
 package filter
 
-// edit replaces line[start:end] with repl ("" removes it).
+// edit replaces line[start:end] with repl ("" removes it), then replBytes:
+// a replacement built for this event (a redaction marker) is a view of the
+// Processor's scratch rather than a string, which would cost an allocation.
 type edit struct {
 	start, end int
 	repl       string
+	replBytes  []byte
 }
 
 // editList collects the edits of one event. Removals may nest or overlap (a
@@ -22,7 +25,13 @@ type objMember struct {
 func (l *editList) reset() { l.edits = l.edits[:0] }
 
 func (l *editList) add(start, end int, repl string) {
-	l.edits = append(l.edits, edit{start, end, repl})
+	l.edits = append(l.edits, edit{start: start, end: end, repl: repl})
+}
+
+// addBytes is add with a replacement that is a view: it must stay unchanged
+// until apply.
+func (l *editList) addBytes(start, end int, repl []byte) {
+	l.edits = append(l.edits, edit{start: start, end: end, replBytes: repl})
 }
 
 // removeMember removes member i of an object, taking exactly one comma with
@@ -48,14 +57,15 @@ func (l *editList) apply(dst, line []byte, from, to int) []byte {
 	sortEdits(l.edits)
 	pos := from
 	for _, e := range l.edits {
-		if e.end <= pos {
-			continue // inside a removal already applied
+		if e.end < pos || e.end == pos && e.start < e.end {
+			continue // inside a removal already applied; an insertion (start == end) at pos is not
 		}
 		if e.start < pos {
 			e.start = pos
 		}
 		dst = append(dst, line[pos:e.start]...)
 		dst = append(dst, e.repl...)
+		dst = append(dst, e.replBytes...)
 		pos = e.end
 	}
 	return append(dst, line[pos:to]...)
@@ -84,15 +94,18 @@ func (l *editList) stripManagedFields(b []byte, start int) error {
 	// value they looked into ends.
 	var it objectIter
 	it.begin(b, start)
-	table := false
-	rows := -1
+	table, rowsBeforeTable := false, false
 	for {
 		ok, err := it.next()
 		m := &it.m
 		if err != nil || !ok {
-			if err == nil && rows >= 0 && table {
-				// rows came before kind: walk them again now that the kind is known.
-				_, err = l.forEachElement(b, rows, l.stripRowObject)
+			if err == nil && rowsBeforeTable && table {
+				// rows came before kind: walk every rows member again now
+				// that the kind is known (one stripped already is stripped
+				// again to no effect: apply skips an edit it has applied).
+				_, err = l.inMember(b, start, "rows", func(b []byte, i int) (int, error) {
+					return l.forEachElement(b, i, l.stripRowObject)
+				})
 			}
 			return err
 		}
@@ -105,7 +118,7 @@ func (l *editList) stripManagedFields(b []byte, start int) error {
 		case it.keyIs(m, "rows") && table:
 			end, err = l.forEachElement(b, m.valStart, l.stripRowObject)
 		case it.keyIs(m, "rows"):
-			rows = m.valStart
+			rowsBeforeTable = true
 			end, err = skipValue(b, m.valStart, 2)
 		default:
 			if it.keyIs(m, "kind") {

@@ -78,6 +78,15 @@ func TestRewrite(t *testing.T) {
 			`"responseObject":{"rows":[{"cells":[1],"object":{"kind":"PartialObjectMetadata","metadata":{"name":"a",`+mf+`,"uid":"u"}}}],"kind":"Table"}`),
 		event("list", "/api/v1/pods", alice,
 			`"responseObject":{"rows":[{"cells":[1],"object":{"kind":"PartialObjectMetadata","metadata":{"name":"a","uid":"u"}}}],"kind":"Table"}`))
+	f("managedFields stripped from every copy of a body, of metadata and of rows",
+		event("list", "/api/v1/pods", alice,
+			`"requestObject":{"metadata":{`+mf+`},"metadata":{`+mf+`}}`,
+			`"responseObject":{"rows":[{"object":{"metadata":{`+mf+`}}}],"rows":[{"object":{"metadata":{`+mf+`}}}],"kind":"Table"}`,
+			`"responseObject":{"items":[{"metadata":{`+mf+`}}]}`),
+		event("list", "/api/v1/pods", alice,
+			`"requestObject":{"metadata":{},"metadata":{}}`,
+			`"responseObject":{"rows":[{"object":{"metadata":{}}}],"rows":[{"object":{"metadata":{}}}],"kind":"Table"}`,
+			`"responseObject":{"items":[{"metadata":{}}]}`))
 	f("rows of a non-Table are left alone",
 		event("list", "/api/v1/pods", alice, `"responseObject":{"rows":[{"object":{"metadata":{`+mf+`}}}]}`),
 		event("list", "/api/v1/pods", alice, `"responseObject":{"rows":[{"object":{"metadata":{`+mf+`}}}]}`))
@@ -174,7 +183,8 @@ func TestBadEvents(t *testing.T) {
 	f("control character", strings.Replace(good, `"a1"`, "\"a\x01\"", 1), "control character", false)
 	f("bad percent-encoding", strings.Replace(good, "configmaps/c", "configmaps/%zz", 1), "invalid percent-encoding", false)
 	f("relative URI", strings.Replace(good, `"/api/v1/`, `"api/v1/`, 1), "not an absolute path", false)
-	f("deep nesting", strings.Replace(good, `"user":`, `"x":`+strings.Repeat("[", 10000)+strings.Repeat("]", 10000)+`,"user":`, 1), "nesting too deep", false)
+	f("deep nesting", strings.Replace(good, `"user":`, `"x":`+strings.Repeat("[", 10001)+strings.Repeat("]", 10001)+`,"user":`, 1),
+		"x (offset 10187): nesting deeper than 10000 levels", false)
 	f("bad number", strings.Replace(good, `"user":`, `"x":01,"user":`, 1), "expected ',' or '}'", false)
 }
 

@@ -56,15 +56,17 @@ func FLBPluginInit(plugin unsafe.Pointer) (rc int) {
 //
 //export FLBPluginFlushCtx
 func FLBPluginFlushCtx(ctx, data unsafe.Pointer, length C.size_t, tag *C.char) (rc int) {
-	var in *instance
-	defer recoverExport("FLBPluginFlushCtx", &in, &rc, flbError)
-	if in = lookup(ctx); in == nil {
+	// A panic keeps the chunk (FLB_RETRY): its good events may not have
+	// been delivered yet.
+	defer recoverExport("FLBPluginFlushCtx", nil, &rc, flbRetry)
+	in := lookup(ctx)
+	if in == nil {
 		return flbError
 	}
 	if data == nil || length == 0 {
 		return flbOK
 	}
-	return in.flush(unsafe.Slice((*byte)(data), int(length)))
+	return in.safeFlush(unsafe.Slice((*byte)(data), int(length)))
 }
 
 // FLBPluginExitCtx closes one instance: it waits for its running flushes,

@@ -28,3 +28,13 @@ func recoverExport(export string, in **instance, rc *int, code int) {
 	log.Lines(pipeline.LevelError, string(debug.Stack()))
 	*rc = code
 }
+
+// safeFlush is flush for FLBPluginFlushCtx: a panic that escapes the
+// pipeline's own recovery (which dead-letters an event whose filtering
+// panics, and retries a flush that panics elsewhere) is logged with the
+// instance's name and keeps the chunk for a retry (FLB_RETRY), since its
+// good events may not have been delivered; FLB_ERROR would drop them.
+func (in *instance) safeFlush(data []byte) (rc int) {
+	defer recoverExport("FLBPluginFlushCtx", &in, &rc, flbRetry)
+	return in.flush(data)
+}

@@ -211,3 +211,66 @@ func sameJSON(t *testing.T, a, b []byte) bool {
 	}
 	return reflect.DeepEqual(x, y)
 }
+
+// TestHarnessDeadLetters: through the built .so, a line that is not an
+// audit event goes to the dead-letter topic as it was read, with its place
+// in the chunk in the error header, between the good events that still
+// arrive; the bytes after a break in a chunk's framing go there as one
+// message, and the flush returns FLB_ERROR.
+func TestHarnessDeadLetters(t *testing.T) {
+	info := kafkatest.Broker(t)
+	so, _, _ := artifacts(t)
+	dir := t.TempDir()
+	pol := writeFile(t, dir, "policy.yaml", testenv.Policy)
+	prefix := kafkatest.TopicName(t)
+	kafkatest.CreateTopic(t, info, prefix+".ResponseComplete", 1)
+	kafkatest.CreateTopic(t, info, prefix+".dead", 1)
+	good := func(i int) string {
+		return auditLine(fmt.Sprintf("dl-%d", i), "ResponseComplete", "alice", "get", "default", "pods")
+	}
+	bad := `{"kind":"Event","apiVersion":"audit.k8s.io/v1","verb":7}`
+	events := writeFile(t, dir, "events.jsonl", good(0)+"\n"+bad+"\n"+good(1)+"\n")
+	script := fmt.Sprintf(`load %s
+register v511
+init dl policy_file=%s brokers=%s topic=%s.{stage} dead_letter_topic=%s.dead linger=1ms summary_interval=0
+chunk c v2 fix raw %s 3
+truncate cut c 10
+flush dl c
+flush dl cut
+exit dl
+unregister
+`, so, pol, strings.Join(info.Brokers, ","), prefix, prefix, events)
+	r := runHarness(t, 2*time.Minute, script)
+	r.ok(t)
+	if res := r.result(t, "flush dl chunk=c"); res["ok"] != "1" {
+		t.Fatalf("chunk with a bad line: %v; want FLB_OK", res)
+	}
+	if res := r.result(t, "flush dl chunk=cut"); res["error"] != "1" {
+		t.Fatalf("cut chunk: %v; want FLB_ERROR", res)
+	}
+	// The good events of both chunks, but the last one of the cut chunk.
+	if n := len(consume(t, info.Brokers, prefix+".ResponseComplete", 3)); n != 3 {
+		t.Fatalf("%d good events arrived; want 3", n)
+	}
+	dead := consume(t, info.Brokers, prefix+".dead", 3)
+	header := func(m kafka.Message) string {
+		for _, h := range m.Headers {
+			if h.Key == "error" {
+				return string(h.Value)
+			}
+		}
+		return ""
+	}
+	// The bad line twice (once per chunk), the cut chunk's tail once.
+	for _, m := range dead[:2] {
+		if string(m.Value) != bad || !strings.HasPrefix(header(m), "record 1 of the chunk: ") {
+			t.Fatalf("dead-lettered %q with error %q; want the bad line, named record 1", m.Value, header(m))
+		}
+	}
+	if tail := dead[2]; !strings.HasPrefix(header(tail), "unreadable chunk tail at byte ") || len(tail.Value) == 0 {
+		t.Fatalf("tail dead-lettered as %q with error %q", tail.Value, header(tail))
+	}
+	if !strings.Contains(r.stderr, "cannot be read as events (sent to the dead-letter topic as one message)") {
+		t.Errorf("the cut chunk's lost bytes were not logged:\n%s", r.stderr)
+	}
+}

@@ -122,9 +122,12 @@ func TestHarnessInitErrors(t *testing.T) {
 	}
 }
 
-// TestHarnessNoCrashOnGarbage: chunks that are not Fluent Bit chunks end in
-// FLB_ERROR (nothing readable) or FLB_OK (nothing to ship), never a crash.
-// Nothing here reaches the broker, which is unreachable on purpose.
+// TestHarnessNoCrashOnGarbage: chunks that are not Fluent Bit chunks never
+// crash the plugin. The broker is unreachable on purpose: what cannot be
+// read is bound for the dead-letter topic, so such a chunk is kept
+// (FLB_RETRY) rather than acknowledged or failed, and only a chunk with
+// nothing to ship is FLB_OK. TestHarnessDeadLetters shows the same chunks
+// against the real broker.
 func TestHarnessNoCrashOnGarbage(t *testing.T) {
 	so, _, _ := artifacts(t)
 	dir := t.TempDir()
@@ -164,11 +167,11 @@ unregister
 			t.Errorf("chunk %s: %v; want every call %s", chunk, res, code)
 		}
 	}
-	f("junk", "error")
-	f("invalid", "error")
-	f("notevent", "ok")  // well-formed msgpack, not an event: skipped and counted
-	f("nilrecord", "ok") // likewise
-	f("stringlog", "ok") // {"log": "junk"}: not an audit event, counted as malformed
+	f("junk", "retry")      // the unreadable bytes wait for the dead-letter topic
+	f("invalid", "retry")   // likewise
+	f("notevent", "retry")  // well-formed msgpack, not an event: likewise
+	f("nilrecord", "retry") // likewise
+	f("stringlog", "retry") // {"log": "junk"}: not an audit event, likewise
 	f("empty", "ok")
 	f("onlydropped", "ok") // every event dropped by the policy: nothing to deliver
 	f("onlydroppedparsed", "ok")

@@ -144,15 +144,13 @@ func TestExit(t *testing.T) {
 	}
 }
 
+// TestRecoverExport: a flush that panics is logged with its stack and
+// returns FLB_RETRY, so that Fluent Bit keeps the chunk.
 func TestRecoverExport(t *testing.T) {
 	var log bytes.Buffer
 	in := &instance{name: "x", f: &fakeFlusher{panics: true}, log: pipeline.NewLogger(&log, pipeline.LevelWarn, "output:auditstream:x")}
-	rc := func() (rc int) {
-		defer recoverExport("FLBPluginFlushCtx", &in, &rc, flbError)
-		return in.flush([]byte{1})
-	}()
-	if rc != flbError {
-		t.Fatalf("unexpected rc %d", rc)
+	if rc := in.safeFlush([]byte{1}); rc != flbRetry {
+		t.Fatalf("unexpected rc %d; want FLB_RETRY (%d)", rc, flbRetry)
 	}
 	s := log.String()
 	if !strings.Contains(s, "[error] [output:auditstream:x] FLBPluginFlushCtx: panic (a bug; please report it with the stack below): boom") ||

@@ -15,6 +15,9 @@
 //	policy_file       the audit.k8s.io/v1 Policy to apply (required)
 //	log_key           the record key holding the raw audit line; default log.
 //	                  Records without it are taken as parsed events (Parser json).
+//	path_key          the record key tail's Path_Key writes the file name to;
+//	                  a dead-lettered event's reason names that file. Default
+//	                  none.
 //	verbosity         error, warn, info (default) or debug: log_level is Fluent
 //	                  Bit's own and never reaches a plugin.
 //	summary_interval  period of the summary line, a Go duration; default 60s,
@@ -28,13 +31,15 @@
 // # Return codes
 //
 //	FLB_OK     every kept event of the chunk is acknowledged by Kafka (events
-//	           the policy drops and malformed events never fail a chunk)
+//	           the policy drops never fail a chunk, and malformed events go
+//	           to the dead-letter topic with the reason)
 //	FLB_RETRY  Kafka is unavailable, slow, or refuses the configuration
-//	           (credentials, certificates; logged as an error): nothing is lost,
-//	           the chunk comes back, within Fluent Bit's Retry_Limit
+//	           (credentials, certificates; logged as an error), or a flush
+//	           panicked (a bug, logged with its stack): nothing is lost, the
+//	           chunk comes back, within Fluent Bit's Retry_Limit
 //	FLB_ERROR  retrying cannot help: the chunk's msgpack breaks part way (the
-//	           events before the break are delivered first), or a bug (a
-//	           recovered panic)
+//	           events before the break are delivered first, the bytes after
+//	           it go to the dead-letter topic as one message)
 //
 // A flush returns within the sink's delivery_timeout plus 2s; the exit hook
 // within 4s, inside Fluent Bit's default 5s Grace.

@@ -41,7 +41,8 @@ type Result struct {
 // config_keys.go the settings, security.go TLS and SASL, sink.go
 // New/Close/Stats/Check, deliver.go the delivery loop, message.go events to
 // messages, batch.go their reusable buffers and grouping, truncate.go the
-// apiserver's truncation on the bytes, errors.go error classes, metacache.go
+// apiserver's truncation on the bytes, shorten.go the shortening of the
+// strings a client chose, errors.go error classes, metacache.go
 // a cache in front of kafka-go's transport, stats.go and log.go.
 //
 //	type Config struct{ ... }                       // every setting, with defaults (config.go)

@@ -68,7 +68,16 @@ type msgMeta struct {
 	// bodies: level Request or RequestResponse, so truncation applies.
 	bodies    bool
 	truncated bool
+	// shortened: its client-chosen strings were cut (appendShortened).
+	shortened bool
 	dead      bool // a dead-letter message
+	// callerReason: the event came with Event.DeadLetter.
+	callerReason bool
+	// retried: counted in Retried already, by an earlier attempt of the
+	// same call.
+	retried bool
+	// missing counts the attempts of the call that found the topic missing.
+	missing uint8
 }
 
 // remove deletes the messages at the ascending indexes idx.

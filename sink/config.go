@@ -3,6 +3,7 @@ package sink
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 )
@@ -135,14 +136,19 @@ type Config struct {
 	// kafka-go counts them) the sink produces. A larger event is truncated the
 	// way kube-apiserver's truncate backend does it (requestObject and
 	// responseObject dropped, annotation audit.k8s.io/truncated added; not for
-	// level Metadata); one still too large is dead-lettered or dropped. Key
-	// max_message_bytes. Default 1000000 (librdkafka's message.max.bytes).
+	// level Metadata); one still too large, at any level, has the strings its
+	// client chose shortened (shorten.go), and only one that cannot be brought
+	// under the limit is dead-lettered or dropped. Key max_message_bytes.
+	// Default 1000000 (librdkafka's message.max.bytes).
 	MaxMessageBytes int
 
-	// DeadLetterTopic receives events that cannot be delivered for a reason
-	// retrying cannot fix, with an "error" header saying why; empty drops them
-	// (counted in Stats, logged once per cause and minute). Key
-	// dead_letter_topic. Default empty.
+	// DeadLetterTopic receives the events that no retry can deliver (too
+	// large even after truncation, a record the broker rejects, a line that
+	// is not an audit event), with headers saying why (error,
+	// original_topic). Empty turns dead-lettering off: such events are then
+	// dropped (counted in Stats, logged once per cause and minute). Key
+	// dead_letter_topic, where the value none turns it off. Default
+	// DefaultDeadLetterTopic: an audit trail must not lose events silently.
 	DeadLetterTopic string
 
 	// ClusterName, when set, is sent in the "cluster" header of every message.
@@ -154,9 +160,11 @@ type Config struct {
 	// Key delivery_timeout. Default 30s.
 	DeliveryTimeout time.Duration
 
-	// AutoCreateTopics asks the broker to create missing topics (the broker's
-	// auto.create.topics.enable must allow it). Key auto_create_topics.
-	// Default false: a missing topic is retried until DeliveryTimeout.
+	// AutoCreateTopics asks the broker to create missing topics, as the Java
+	// client and librdkafka do by default: the broker's
+	// auto.create.topics.enable decides. A missing topic the broker does not
+	// create is logged as an error and retried until DeliveryTimeout, then
+	// the batch is handed back. Key auto_create_topics. Default true.
 	AutoCreateTopics bool
 
 	// ClientID is sent to the brokers to identify this producer in their logs
@@ -206,21 +214,32 @@ type SASLConfig struct {
 	PasswordEnv string
 }
 
+// DefaultDeadLetterTopic is the dead-letter topic unless dead_letter_topic
+// says otherwise.
+const DefaultDeadLetterTopic = "k8s-audit.dead-letter"
+
+// DeadLetterOff is the dead_letter_topic value that turns dead-lettering off
+// (Config.DeadLetterTopic empty). An empty value cannot: Fluent Bit passes an
+// unset key as empty, which keeps the default.
+const DeadLetterOff = "none"
+
 // DefaultConfig returns the defaults of every setting. Brokers is left empty:
 // it has no sensible default.
 func DefaultConfig() Config {
 	return Config{
-		Topic:           "k8s-audit.{stage}",
-		MessageKey:      KeyAuditID,
-		Partitioner:     PartitionMurmur2,
-		Compression:     CompressionSnappy,
-		RequiredAcks:    AcksAll,
-		BatchSize:       1000,
-		BatchBytes:      1000000,
-		Linger:          0,
-		MaxMessageBytes: 1000000,
-		DeliveryTimeout: 30 * time.Second,
-		ClientID:        "auditstream",
+		Topic:            "k8s-audit.{stage}",
+		MessageKey:       KeyAuditID,
+		Partitioner:      PartitionMurmur2,
+		Compression:      CompressionSnappy,
+		RequiredAcks:     AcksAll,
+		BatchSize:        1000,
+		BatchBytes:       1000000,
+		Linger:           0,
+		MaxMessageBytes:  1000000,
+		DeadLetterTopic:  DefaultDeadLetterTopic,
+		DeliveryTimeout:  30 * time.Second,
+		AutoCreateTopics: true,
+		ClientID:         "auditstream",
 	}
 }
 
@@ -281,7 +300,8 @@ func (c *Config) Validate() error {
 		}
 		for _, stage := range stages {
 			if c.TopicFor(stage) == c.DeadLetterTopic {
-				return fmt.Errorf("dead_letter_topic: %q is also the topic of stage %s", c.DeadLetterTopic, stage)
+				return fmt.Errorf("dead_letter_topic: %q is also the topic of stage %s (name another topic, or %s to turn dead-lettering off)",
+					c.DeadLetterTopic, stage, DeadLetterOff)
 			}
 		}
 	}
@@ -360,6 +380,9 @@ var (
 	stageTopicKeys = [...]string{"topic_request_received", "topic_response_started", "topic_response_complete", "topic_panic"}
 )
 
+// internalTopics are the topics Kafka keeps for itself.
+var internalTopics = []string{"__consumer_offsets", "__transaction_state", "__share_group_state", "__cluster_metadata"}
+
 func oneOf(key, value string, allowed []string) error {
 	for _, a := range allowed {
 		if value == a {
@@ -380,6 +403,12 @@ func validTopic(t string) error {
 	}
 	if len(t) > maxTopicLen {
 		return fmt.Errorf("topic name %.40q... is longer than %d characters", t, maxTopicLen)
+	}
+	if slices.Contains(internalTopics, t) {
+		// The brokers refuse produce requests to them, and kafka-go
+		// never even sends one ("topic not found", retried until
+		// delivery_timeout on every flush).
+		return fmt.Errorf("%q is a topic internal to Kafka: the brokers refuse to take events on it", t)
 	}
 	for i := 0; i < len(t); i++ {
 		c := t[i]

@@ -53,6 +53,9 @@ func ConfigFromKeys(get func(key string) string) (Config, error) {
 	r.setDuration("linger", &c.Linger)
 	r.setSize("max_message_bytes", &c.MaxMessageBytes)
 	r.setStr("dead_letter_topic", &c.DeadLetterTopic)
+	if strings.EqualFold(c.DeadLetterTopic, DeadLetterOff) {
+		c.DeadLetterTopic = ""
+	}
 	r.setStr("cluster_name", &c.ClusterName)
 	r.setDuration("delivery_timeout", &c.DeliveryTimeout)
 	r.setBool("auto_create_topics", &c.AutoCreateTopics)

@@ -131,12 +131,40 @@ func TestConfigFromKeysErrors(t *testing.T) {
 	f("linger", "1h", "out of range")
 	f("delivery_timeout", "1ms", "minimum")
 	f("dead_letter_topic", "k8s-audit.Panic", "also the topic of stage Panic")
+	f("dead_letter_topic", "__consumer_offsets", "internal to Kafka")
+	f("topic_panic", "__transaction_state", "internal to Kafka")
 	f("auto_create_topics", "maybe", `"maybe"`, "on or off")
 	f("kafka_cert_file", "/c.pem", "needs both")
 	f("kafka_insecure_skip_verify", "sure", `"sure"`)
 	f("sasl_mechanism", "GSSAPI", `"GSSAPI"`, "PLAIN, SCRAM-SHA-256, SCRAM-SHA-512")
 	f("sasl_mechanism", "PLAIN", "sasl_username")
 	f("sasl_username", "fb", "no mechanism")
+}
+
+// Dead-lettering and auto-creation are on unless turned off explicitly; an
+// empty value (an unset key, for Fluent Bit) keeps the default.
+func TestConfigDeadLetterAndAutoCreateDefaults(t *testing.T) {
+	f := func(keys fakeKeys, wantDLQ string, wantAuto bool) {
+		t.Helper()
+		keys["brokers"] = "k:1"
+		cfg, err := ConfigFromKeys(keys.get)
+		if err != nil {
+			t.Fatalf("%v: %v", keys, err)
+		}
+		if cfg.DeadLetterTopic != wantDLQ || cfg.AutoCreateTopics != wantAuto {
+			t.Errorf("%v: dead_letter_topic %q, auto_create_topics %t; want %q, %t", keys, cfg.DeadLetterTopic, cfg.AutoCreateTopics, wantDLQ, wantAuto)
+		}
+	}
+	f(fakeKeys{}, "k8s-audit.dead-letter", true)
+	f(fakeKeys{"dead_letter_topic": "", "auto_create_topics": ""}, "k8s-audit.dead-letter", true)
+	f(fakeKeys{"dead_letter_topic": "none", "auto_create_topics": "off"}, "", false)
+	f(fakeKeys{"dead_letter_topic": " None "}, "", true)
+	f(fakeKeys{"dead_letter_topic": "audit-dlq"}, "audit-dlq", true)
+	// The default dead-letter topic collides with a stage topic named like it.
+	_, err := ConfigFromKeys(fakeKeys{"brokers": "k:1", "topic_panic": DefaultDeadLetterTopic}.get)
+	if err == nil || !strings.Contains(err.Error(), "dead_letter_topic") || !strings.Contains(err.Error(), "none") {
+		t.Errorf("want an error naming dead_letter_topic and none; got %v", err)
+	}
 }
 
 func TestConfigTLSContradiction(t *testing.T) {

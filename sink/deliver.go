@@ -49,6 +49,7 @@ func (s *Sink) Deliver(ctx context.Context, events []Event) (res Result, err err
 		return res, ErrClosed
 	}
 	defer s.inflight.Done()
+	defer func() { err = s.redact.err(err) }()
 
 	start := time.Now()
 	ctx, cancel := context.WithDeadline(ctx, start.Add(s.cfg.DeliveryTimeout))
@@ -79,9 +80,9 @@ func (s *Sink) Deliver(ctx context.Context, events []Event) (res Result, err err
 	for attempt := 0; len(b.msgs) > 0; attempt++ {
 		errs, early := s.send(ctx, b)
 		reusable = reusable && !early
-		next, retry, fatal := s.settle(b, errs, &cause, &res)
-		if fatal != nil {
-			return res, &DeliveryError{Failed: len(next.msgs), Total: len(events), Err: explain(fatal), After: time.Since(start)}
+		next, retry, h := s.settle(b, errs, &cause, &res)
+		if h != nil {
+			return res, &DeliveryError{Failed: len(next.msgs), Total: len(events), Retryable: h.retryable, Err: h.err, After: time.Since(start)}
 		}
 		b = next
 		if len(b.msgs) == 0 {
@@ -129,11 +130,11 @@ func (s *Sink) send(ctx context.Context, b *batch) (errs []error, early bool) {
 		lo = hi
 		if lo == len(b.msgs) && first {
 			// A single group, the common case, needs no goroutine.
-			return errs, write(ctx, w, msgs, gerrs)
+			return errs, s.write(ctx, w, msgs, gerrs)
 		}
 		first = false
 		wg.Go(func() {
-			if write(ctx, w, msgs, gerrs) {
+			if s.write(ctx, w, msgs, gerrs) {
 				earlyCalls.Add(1)
 			}
 		})
@@ -144,8 +145,20 @@ func (s *Sink) send(ctx context.Context, b *batch) (errs []error, early bool) {
 
 // write sends msgs through w and stores each message's error in errs. It
 // reports whether WriteMessages returned on its context, before the outcome
-// of every message was known.
-func write(ctx context.Context, w *kafka.Writer, msgs []kafka.Message, errs []error) (early bool) {
+// of every message was known. A panic (in kafka-go, say) is recovered, as it
+// runs in a goroutine of its own: it becomes every message's error, and
+// counts as early, since kafka-go may then hold the messages.
+func (s *Sink) write(ctx context.Context, w *kafka.Writer, msgs []kafka.Message, errs []error) (early bool) {
+	defer func() {
+		if r := recover(); r != nil {
+			err := s.recovered("send", r)
+			for i := range errs {
+				errs[i] = err
+			}
+			early = true
+		}
+	}()
+	call(s.hooks.beforeWrite)
 	err := w.WriteMessages(ctx, msgs...)
 	if err == nil {
 		return false
@@ -163,14 +176,25 @@ func write(ctx context.Context, w *kafka.Writer, msgs []kafka.Message, errs []er
 	return isContextErr(err)
 }
 
+// halt is why a Deliver call stops before its deadline: no retry within the
+// call can help.
+type halt struct {
+	err error
+	// retryable: a change on the brokers can fix it (a refused topic), so
+	// the caller is to keep the batch and hand it again later.
+	retryable bool
+}
+
 // settle counts the outcome of each message of b and returns the batch of
 // those to send again. retry reports whether any failed transiently (so the
-// next attempt should wait); fatal is set when the sink cannot deliver at all.
-// cause keeps the most telling transient error for the final report; res
-// counts the messages whose fate is settled.
-func (s *Sink) settle(b *batch, errs []error, cause *error, res *Result) (next *batch, retry bool, fatal error) {
+// next attempt should wait); h is set when the call is to stop: the sink
+// cannot deliver at all, or the brokers refuse a topic. cause keeps the most
+// telling transient error for the final report; res counts the messages whose
+// fate is settled.
+func (s *Sink) settle(b *batch, errs []error, cause *error, res *Result) (next *batch, retry bool, h *halt) {
 	next = &batch{}
 	var sent [maxTopics + 1]struct{ n, bytes uint64 }
+	var fatal, refusal error
 	for i, err := range errs {
 		meta := &b.meta[i]
 		if err == nil {
@@ -188,7 +212,20 @@ func (s *Sink) settle(b *batch, errs []error, cause *error, res *Result) (next *
 		switch classify(err) {
 		case classRetryable:
 			keep, retry = true, true
-			s.counters[meta.origin].retried.Add(1)
+			c := s.counters[meta.origin]
+			c.resends.Add(1)
+			if !meta.retried {
+				meta.retried = true
+				c.retried.Add(1)
+			}
+			if errors.Is(err, kafka.UnknownTopicOrPartition) {
+				// A topic the brokers are creating is unknown for
+				// a moment: only a topic still missing after a few
+				// attempts is worth an error.
+				if meta.missing++; meta.missing == missingTopicAttempts {
+					s.logMissingTopic(s.topicName(meta.dest))
+				}
+			}
 			// The context's own deadline says less than what failed
 			// before it.
 			if *cause == nil || !isContextErr(err) {
@@ -202,9 +239,20 @@ func (s *Sink) settle(b *batch, errs []error, cause *error, res *Result) (next *
 			} else if keep = s.shrink(b, i); !keep {
 				res.Dropped++
 			}
-		case classPermanent:
-			if keep = s.deadLetter(b, i, err.Error()); !keep {
+		case classBadRecord:
+			// The broker rejects a whole batch for one bad record.
+			if !meta.alone {
+				meta.alone, keep = true, true
+			} else if keep = s.deadLetter(b, i, err.Error()); !keep {
 				res.Dropped++
+			}
+		case classRefused:
+			keep = true
+			topic := s.topicName(meta.dest)
+			s.counters[meta.origin].refused.Add(1)
+			s.logRefusal(topic, err)
+			if refusal == nil {
+				refusal = fmt.Errorf("kafka refuses topic %q (%s): %w", topic, refusalHint(err), err)
 			}
 		case classFatal:
 			if fatal == nil {
@@ -223,8 +271,11 @@ func (s *Sink) settle(b *batch, errs []error, cause *error, res *Result) (next *
 			s.counters[t].sentBytes.Add(sent[t].bytes)
 		}
 	}
-	if fatal != nil {
-		return next, false, fatal
+	switch {
+	case fatal != nil:
+		return next, false, &halt{err: explain(fatal)}
+	case refusal != nil:
+		return next, false, &halt{err: refusal, retryable: true}
 	}
 	next.sortByGroup(len(s.topics))
 	return next, retry, nil
@@ -237,15 +288,21 @@ func (s *Sink) settle(b *batch, errs []error, cause *error, res *Result) (next *
 // cause). It reports whether the message is to be sent.
 func (s *Sink) deadLetter(b *batch, i int, reason string) bool {
 	m, meta := &b.msgs[i], &b.meta[i]
+	// A reason the caller gave names its record (index, file, line), so
+	// every one differs: they share one cause in the log's rate limit.
+	cause := reason
+	if meta.callerReason {
+		cause = callerDeadLetterCause
+	}
 	if s.dlq < 0 || meta.dead {
 		s.counters[meta.origin].dropped.Add(1)
-		s.logOutcome("dropped", meta.origin, reason)
+		s.logOutcome("dropped", meta.origin, cause, reason)
 		return false
 	}
 	h := make([]kafka.Header, 0, len(m.Headers)+3)
 	h = append(h, m.Headers...)
 	h = append(h,
-		kafka.Header{Key: HeaderError, Value: []byte(reason)},
+		kafka.Header{Key: HeaderError, Value: []byte(s.redact.string(reason))},
 		kafka.Header{Key: HeaderOriginalTopic, Value: []byte(s.topicName(meta.origin))})
 	m.Headers = h
 	if size := int(messageSize(m)); size > s.cfg.MaxMessageBytes {
@@ -260,16 +317,45 @@ func (s *Sink) deadLetter(b *batch, i int, reason string) bool {
 	m.Topic = s.topics[s.dlq]
 	meta.size = messageSize(m)
 	meta.alone = int(meta.size) > s.cfg.BatchBytes
-	s.logOutcome("dead-lettered", meta.origin, reason)
+	s.logOutcome("dead-lettered", meta.origin, cause, reason)
 	return true
 }
 
-// logOutcome logs that events of topic t were dropped or dead-lettered for
-// reason, at most once a minute per outcome, topic and reason.
-func (s *Sink) logOutcome(outcome string, t int8, reason string) {
-	key := outcome + "\x00" + s.topicName(t) + "\x00" + reason
+// callerDeadLetterCause is the rate-limit cause of every Event.DeadLetter.
+const callerDeadLetterCause = "\x00caller"
+
+// logOutcome logs that events of topic t were dropped or dead-lettered, at
+// most once a minute per outcome, topic and cause; the line gives the
+// latest reason.
+func (s *Sink) logOutcome(outcome string, t int8, cause, reason string) {
+	key := outcome + "\x00" + s.topicName(t) + "\x00" + cause
 	if n, ok := s.limiter.Allow(key, 1, time.Now()); ok {
-		s.log(LogWarn, fmt.Sprintf("%s %d event(s) of topic %q since the last report of this cause: %s", outcome, n, s.topicName(t), reason))
+		s.log(LogWarn, fmt.Sprintf("%s %d event(s) of topic %q since the last report of this cause; the latest: %s", outcome, n, s.topicName(t), reason))
+	}
+}
+
+// missingTopicAttempts is how many attempts of one call must find a topic
+// missing before it is logged: with the backoff, about 0.7 s, well past the
+// moment a broker takes to create a topic on first use.
+const missingTopicAttempts = 4
+
+// logMissingTopic logs, as an error, that topic does not exist, with what to
+// do, at most once a minute per topic: a missing topic is retried within
+// every call, and would otherwise go unexplained until delivery_timeout.
+func (s *Sink) logMissingTopic(topic string) {
+	if _, ok := s.limiter.Allow("missing\x00"+topic, 1, time.Now()); ok {
+		s.log(LogError, fmt.Sprintf("topic %q does not exist (%s). "+
+			"Its events are retried until delivery_timeout, then their chunk is kept", topic, s.missingTopicHint()))
+	}
+}
+
+// logRefusal logs, as an error, that the brokers refused an event of topic,
+// at most once a minute per topic and error.
+func (s *Sink) logRefusal(topic string, err error) {
+	key := "refused\x00" + topic + "\x00" + err.Error()
+	if n, ok := s.limiter.Allow(key, 1, time.Now()); ok {
+		s.log(LogError, fmt.Sprintf("kafka refused %d event(s) of topic %q since the last report of this cause: %v; %s. "+
+			"Their chunks are kept and retried until this is fixed", n, topic, err, refusalHint(err)))
 	}
 }
 

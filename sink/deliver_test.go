@@ -155,71 +155,6 @@ func TestDeliverContextDeadline(t *testing.T) {
 	}
 }
 
-// Permanent per-message errors go to the dead-letter topic with an error
-// header; the rest of the batch is delivered.
-func TestDeliverPermanentErrorDeadLetters(t *testing.T) {
-	c := newCluster(t)
-	c.ControlKey(int16(kmsg.Produce), func(req kmsg.Request) (kmsg.Response, error, bool) {
-		c.KeepControl()
-		if topic, _, _ := produceTarget(req); topic == stageTopics[3] {
-			return produceError(req, kerr.TopicAuthorizationFailed.Code), nil, true
-		}
-		return nil, nil, false
-	})
-	cfg := testConfig(c.ListenAddrs())
-	cfg.DeadLetterTopic = "dlq"
-	s, rec := newTestSink(t, cfg)
-	evs := testEvents(200, 700) // 4 of them Panic
-	if _, err := s.Deliver(context.Background(), evs); err != nil {
-		t.Fatalf("Deliver: %v", err)
-	}
-	dead := consume(t, c.ListenAddrs(), 4, "dlq")
-	for _, r := range dead {
-		if r.headers[HeaderOriginalTopic] != stageTopics[3] || !strings.Contains(r.headers[HeaderError], "TOPIC_AUTHORIZATION_FAILED") &&
-			!strings.Contains(r.headers[HeaderError], "Topic Authorization Failed") {
-			t.Errorf("unexpected dead-letter headers %v", r.headers)
-		}
-		if r.headers[HeaderStage] != StagePanic {
-			t.Errorf("dead letter lost its headers: %v", r.headers)
-		}
-	}
-	if len(consume(t, c.ListenAddrs(), 196, stageTopics[:3]...)) != 196 {
-		t.Errorf("the rest of the batch was not delivered")
-	}
-	st := s.Stats().Topics[stageTopics[3]]
-	if st.DeadLettered != 4 || st.Sent != 0 {
-		t.Errorf("unexpected stats %+v", st)
-	}
-	if n := strings.Count(rec.text(), "dead-lettered"); n != 1 {
-		t.Errorf("want one log line for the cause; got %d:\n%s", n, rec.text())
-	}
-}
-
-// Without a dead-letter topic, permanently refused events are dropped,
-// counted and logged once per cause; Deliver succeeds for the rest.
-func TestDeliverPermanentErrorDrops(t *testing.T) {
-	c := newCluster(t)
-	c.ControlKey(int16(kmsg.Produce), func(req kmsg.Request) (kmsg.Response, error, bool) {
-		c.KeepControl()
-		if topic, _, _ := produceTarget(req); topic == stageTopics[3] {
-			return produceError(req, kerr.InvalidRecord.Code), nil, true
-		}
-		return nil, nil, false
-	})
-	s, rec := newTestSink(t, testConfig(c.ListenAddrs()))
-	for range 3 {
-		if _, err := s.Deliver(context.Background(), testEvents(100, 700)); err != nil {
-			t.Fatalf("Deliver: %v", err)
-		}
-	}
-	if st := s.Stats().Topics[stageTopics[3]]; st.Dropped != 6 {
-		t.Errorf("unexpected stats %+v", st)
-	}
-	if n := strings.Count(rec.text(), "warn: dropped"); n != 1 {
-		t.Errorf("want one log line for the cause; got %d:\n%s", n, rec.text())
-	}
-}
-
 // A batch refused as too large is resent message by message; a message
 // refused alone is truncated (level Request and above) and resent.
 func TestDeliverBrokerTooLarge(t *testing.T) {
@@ -267,8 +202,9 @@ func TestDeliverBrokerTooLarge(t *testing.T) {
 	}
 }
 
-// Events above max_message_bytes are truncated like the apiserver does, and
-// dead-lettered when that is not enough (or their level is Metadata).
+// Events above max_message_bytes are truncated like the apiserver does, then
+// have their client-chosen strings shortened, and are dead-lettered when that
+// is not enough.
 func TestDeliverOversizedEvents(t *testing.T) {
 	c := newCluster(t)
 	cfg := testConfig(c.ListenAddrs())
@@ -288,7 +224,7 @@ func TestDeliverOversizedEvents(t *testing.T) {
 	if _, err := s.Deliver(context.Background(), []Event{small, big, alone, meta, huge}); err != nil {
 		t.Fatalf("Deliver: %v", err)
 	}
-	recs := consume(t, c.ListenAddrs(), 3, stageTopics[2])
+	recs := consume(t, c.ListenAddrs(), 4, stageTopics[2])
 	got := map[string]string{}
 	for _, r := range recs {
 		got[r.headers[HeaderAuditID]] = r.value
@@ -300,31 +236,33 @@ func TestDeliverOversizedEvents(t *testing.T) {
 	if got[string(big.AuditID)] != string(want) {
 		t.Errorf("big event not truncated as expected: %.300s", got[string(big.AuditID)])
 	}
-	dead := consume(t, c.ListenAddrs(), 2, "dlq")
-	originals := map[string][]byte{string(meta.AuditID): meta.Value, string(huge.AuditID): huge.Value}
+	truncated, _ := appendTruncated(nil, huge.Value)
+	if v := got[string(huge.AuditID)]; len(v) > 4096 || !strings.Contains(v, `"audit.k8s.io/truncated":"true"`) ||
+		!strings.Contains(v, `"auditstream.io/truncated-fields":"userAgent"`) {
+		t.Errorf("huge event not truncated and shortened: %.300s", v)
+	} else {
+		checkShortened(t, truncated, []byte(v))
+	}
+	dead := consume(t, c.ListenAddrs(), 1, "dlq")
 	for _, r := range dead {
 		if !strings.Contains(r.headers[HeaderError], "too large") || r.headers[HeaderOriginalSize] == "" || len(r.value) > 4096 {
 			t.Errorf("unexpected dead letter %v (%d bytes)", r.headers, len(r.value))
 		}
-		id := r.headers[HeaderAuditID]
-		orig, ok := originals[id]
-		if !ok || len(r.value) == 0 || !strings.HasPrefix(string(orig), r.value) {
-			t.Errorf("dead letter %q is not the start of the meta or huge event: %.80s", id, r.value)
+		if id := r.headers[HeaderAuditID]; id != string(meta.AuditID) || len(r.value) == 0 || !strings.HasPrefix(string(meta.Value), r.value) {
+			t.Errorf("dead letter %q is not the start of the meta event: %.80s", id, r.value)
 		}
-		delete(originals, id)
-	}
-	if len(originals) != 0 {
-		t.Errorf("events not dead-lettered: %v", originals)
 	}
 	st := s.Stats().Topics[stageTopics[2]]
-	if st.Sent != 3 || st.Truncated != 2 || st.DeadLettered != 2 || st.Dropped != 0 {
+	if st.Sent != 4 || st.Truncated != 2 || st.DeadLettered != 1 || st.Dropped != 0 {
 		t.Errorf("unexpected stats %+v", st)
 	}
 }
 
 func TestDeliverUnknownStage(t *testing.T) {
 	c := newCluster(t)
-	s, _ := newTestSink(t, testConfig(c.ListenAddrs()))
+	cfg := testConfig(c.ListenAddrs())
+	cfg.DeadLetterTopic = ""
+	s, _ := newTestSink(t, cfg)
 	ev := testEvent(1, "Bogus", "Metadata", 0)
 	if _, err := s.Deliver(context.Background(), []Event{ev, testEvent(2, StagePanic, "Metadata", 0)}); err != nil {
 		t.Fatalf("Deliver: %v", err)
@@ -458,8 +396,46 @@ func TestCheck(t *testing.T) {
 	cfg := testConfig(c.ListenAddrs())
 	cfg.TopicPanic = "missing"
 	s2, _ := newTestSink(t, cfg)
-	if err := s2.Check(ctx); err == nil || !strings.Contains(err.Error(), `"missing"`) {
-		t.Errorf("Check: want an error naming the missing topic; got %v", err)
+	if err := s2.Check(ctx); err == nil || !strings.Contains(err.Error(), `"missing"`) ||
+		!strings.Contains(err.Error(), "auto.create.topics.enable") {
+		t.Errorf("Check: want an error naming the missing topic and what to do; got %v", err)
+	}
+}
+
+// With auto_create_topics (the default), Check has the brokers create the
+// missing topics, the default dead-letter topic among them, so that it exists
+// before the first event needs it.
+func TestCheckCreatesTopics(t *testing.T) {
+	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.AllowAutoTopicCreation(), kfake.SeedTopics(3, stageTopics[:3]...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	s, _ := newTestSink(t, testConfig(c.ListenAddrs()))
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := s.Check(ctx); err != nil {
+		t.Fatalf("Check: %v", err)
+	}
+	cl, err := kgo.NewClient(kgo.SeedBrokers(c.ListenAddrs()...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	req := kmsg.NewPtrMetadataRequest()
+	for _, topic := range []string{stageTopics[3], DefaultDeadLetterTopic} {
+		rt := kmsg.NewMetadataRequestTopic()
+		rt.Topic = kmsg.StringPtr(topic)
+		req.Topics = append(req.Topics, rt)
+	}
+	res, err := req.RequestWith(ctx, cl)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, rt := range res.Topics {
+		if rt.ErrorCode != 0 {
+			t.Errorf("topic %s was not created: %v", *rt.Topic, kerr.ErrorForCode(rt.ErrorCode))
+		}
 	}
 }
 

@@ -3,10 +3,13 @@
 //
 // Delivery is at least once: Deliver returns nil only when the broker has
 // acknowledged every event (acks=all by default), or when an event that can
-// never be delivered was truncated, dead-lettered or dropped as configured,
-// and counted. Transient failures are retried inside the call for the failed
-// messages only, until delivery_timeout; then Deliver returns a retryable
-// error and the caller (Fluent Bit, through FLB_RETRY) hands the batch again.
+// never be delivered (too large, a record the broker rejects) was truncated,
+// dead-lettered or dropped as configured, and counted. Transient failures are
+// retried inside the call for the failed messages only, until
+// delivery_timeout; then Deliver returns a retryable error and the caller
+// (Fluent Bit, through FLB_RETRY) hands the batch again. A topic the brokers
+// refuse (not authorized, a policy) stops the call at once with a retryable
+// error: the events are kept until the refusal is fixed.
 //
 // Settings, by the key the plugin and the CLI's configuration file use
 // (ConfigFromKeys; Config documents each):
@@ -25,10 +28,10 @@
 //	batch_bytes                 bytes per partition batch            1000000
 //	linger                      wait for a fuller batch              0
 //	max_message_bytes           larger events are truncated          1000000
-//	dead_letter_topic           for undeliverable events             (drop and count)
+//	dead_letter_topic           for undeliverable events; none: off  k8s-audit.dead-letter
 //	cluster_name                "cluster" header                     (no header)
 //	delivery_timeout            bound of one Deliver call            30s
-//	auto_create_topics          ask the broker to create topics      off
+//	auto_create_topics          ask the broker to create topics      on
 //	client_id                   client id sent to the brokers        auditstream
 //	kafka_tls                   TLS to the brokers                   on if any kafka_* TLS key is set
 //	kafka_ca_file               PEM CAs of the brokers               (system pool)

@@ -22,8 +22,9 @@ type DeliveryError struct {
 	// retrying the batch would send them again. Total is the batch's size.
 	Failed, Total int
 	// Retryable says whether retrying the batch later can help: true for
-	// broker outages and timeouts, false when the sink cannot reach Kafka as
-	// configured (authentication, certificates).
+	// broker outages, timeouts and refused topics (which a change on the
+	// brokers fixes), false when the sink cannot reach Kafka as configured
+	// (authentication, certificates).
 	Retryable bool
 	// Err is the cause, from the last attempt.
 	Err error
@@ -42,9 +43,10 @@ func (e *DeliveryError) Error() string {
 func (e *DeliveryError) Unwrap() error { return e.Err }
 
 // IsRetryable reports whether delivering the same batch again later can
-// succeed where err failed: true for a *DeliveryError that says so and for
-// transient Kafka and network errors, false for nil, ErrClosed and
-// configuration or authentication failures.
+// succeed where err failed: true for a *DeliveryError that says so, for
+// transient Kafka and network errors and for topics the brokers refuse, false
+// for nil, ErrClosed, records the broker judged bad, and configuration or
+// authentication failures.
 func IsRetryable(err error) bool {
 	if err == nil || errors.Is(err, ErrClosed) {
 		return false
@@ -53,7 +55,8 @@ func IsRetryable(err error) bool {
 	if errors.As(err, &de) {
 		return de.Retryable
 	}
-	return classify(err) == classRetryable
+	c := classify(err)
+	return c == classRetryable || c == classRefused
 }
 
 // errClass is what the sink does with a message that failed with an error.
@@ -66,18 +69,25 @@ const (
 	// classTooLarge: the broker refused the message or its batch as too
 	// large: resend it alone, then truncate it, then dead-letter it.
 	classTooLarge
-	// classPermanent: this message can never be delivered (not authorized
-	// for its topic, invalid record): dead-letter or drop it, deliver the rest.
-	classPermanent
+	// classBadRecord: the broker rejected a record of the batch for its
+	// content: resend the message alone, to learn whether it is the one, then
+	// dead-letter it.
+	classBadRecord
+	// classRefused: the broker refuses the topic or the request (not
+	// authorized, invalid topic, policy, version): no message of the topic
+	// can be delivered until its configuration changes, and none is to
+	// blame. Stop the call with a retryable error, so that the batch is kept.
+	classRefused
 	// classFatal: no message can be delivered as the sink is configured
 	// (authentication, certificates): stop the call, not retryable.
 	classFatal
 )
 
-// classify sorts an error from kafka-go. Broker error codes follow their
-// documented retriability (kafka.Error.Temporary); errors with no code
-// (network, timeouts, unknown) are taken as transient, so that a doubt keeps
-// the data rather than dropping it.
+// classify sorts an error from kafka-go. Only the broker error codes that
+// judge one record dead-letter it; every other code that is not transient
+// (kafka.Error.Temporary) is a refusal that keeps the data. Errors with no
+// code (network, timeouts, unknown) are taken as transient, so that a doubt
+// keeps the data rather than dropping it.
 func classify(err error) errClass {
 	// kafka-go's own check of a message against the writer's batch_bytes;
 	// the sink sends larger ones through its one-message writer, so this
@@ -86,24 +96,63 @@ func classify(err error) errClass {
 	if errors.As(err, &tooLarge) {
 		return classTooLarge
 	}
+	var pe *panicError
+	if errors.As(err, &pe) {
+		return classFatal
+	}
 	var kerr kafka.Error
 	if errors.As(err, &kerr) {
 		switch kerr {
+		// The record is larger than the topic's max.message.bytes, or the
+		// batch than the log segment.
 		case kafka.MessageSizeTooLarge, kafka.RecordListTooLarge:
 			return classTooLarge
+		// INVALID_RECORD: the broker's record validation failed (no key
+		// for a compacted topic, a bad header). CORRUPT_MESSAGE
+		// (kafka-go's InvalidMessage): a CRC mismatch, or on old brokers
+		// the same validation. Both judge records, and a batch is
+		// rejected whole for one of them; the resend alone also retries
+		// a corruption on the way once.
+		case kafka.InvalidRecord, kafka.InvalidMessage:
+			return classBadRecord
 		case kafka.SASLAuthenticationFailed, kafka.UnsupportedSASLMechanism, kafka.IllegalSASLState,
 			kafka.ClusterAuthorizationFailed, kafka.UnsupportedCompressionType, kafka.InvalidRequiredAcks:
 			return classFatal
 		}
+		// Not listed above, and so refusals: INVALID_TIMESTAMP, which
+		// judges this node's clock (the record time is the time of
+		// delivery) against the topic's bounds, not the event;
+		// TOPIC_AUTHORIZATION_FAILED, INVALID_TOPIC_EXCEPTION,
+		// POLICY_VIOLATION, UNSUPPORTED_VERSION, UNKNOWN_SERVER_ERROR and
+		// the rest, which say nothing against one record.
 		if kerr.Temporary() {
 			return classRetryable
 		}
-		return classPermanent
+		return classRefused
 	}
 	if isTLSFailure(err) {
 		return classFatal
 	}
 	return classRetryable
+}
+
+// refusalHint says what to check when the broker refuses a topic.
+func refusalHint(err error) string {
+	var kerr kafka.Error
+	errors.As(err, &kerr)
+	switch kerr {
+	case kafka.TopicAuthorizationFailed:
+		return "grant the producer's principal WRITE and DESCRIBE on the topic"
+	case kafka.InvalidTopic:
+		return "the brokers refuse this topic name (an internal topic, or one that collides with another topic): check the topic settings"
+	case kafka.InvalidTimestamp:
+		return "the record time (this node's clock) is outside the topic's message.timestamp.before.max.ms/after.max.ms: check the node's clock"
+	case kafka.PolicyViolation:
+		return "a policy on the brokers refuses the request: check the topic and the brokers' policies"
+	case kafka.UnsupportedVersion:
+		return "the brokers do not support this request (Kafka 0.11 or later is needed)"
+	}
+	return "check the topic and the brokers' logs"
 }
 
 // isTLSFailure reports errors of the TLS handshake that a retry cannot fix:

@@ -33,9 +33,18 @@ func TestClassify(t *testing.T) {
 	f(context.DeadlineExceeded, classRetryable, true)
 	f(kafka.MessageSizeTooLarge, classTooLarge, false)
 	f(kafka.MessageTooLargeError{}, classTooLarge, false)
-	f(kafka.TopicAuthorizationFailed, classPermanent, false)
-	f(kafka.InvalidRecord, classPermanent, false)
-	f(kafka.InvalidTopic, classPermanent, false)
+	f(kafka.RecordListTooLarge, classTooLarge, false)
+	// Only errors that judge a record dead-letter it.
+	f(kafka.InvalidRecord, classBadRecord, false)
+	f(wrap(kafka.InvalidMessage), classBadRecord, false) // CORRUPT_MESSAGE
+	// Every other refusal keeps the batch, for a retry once it is fixed.
+	f(kafka.TopicAuthorizationFailed, classRefused, true)
+	f(kafka.InvalidTopic, classRefused, true)
+	f(wrap(kafka.PolicyViolation), classRefused, true)
+	f(kafka.UnsupportedVersion, classRefused, true)
+	f(kafka.Unknown, classRefused, true) // UNKNOWN_SERVER_ERROR
+	f(kafka.InvalidTimestamp, classRefused, true)
+	f(kafka.InvalidPartitionNumber, classRefused, true)
 	f(wrap(kafka.SASLAuthenticationFailed), classFatal, false)
 	f(kafka.UnsupportedSASLMechanism, classFatal, false)
 	f(wrap(x509.UnknownAuthorityError{}), classFatal, false)

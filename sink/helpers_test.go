@@ -63,11 +63,12 @@ func testEvents(n, size int) []Event {
 	return evs
 }
 
-// newCluster starts a kfake cluster with the stage topics (3 partitions) and
-// any extra topics.
+// newCluster starts a kfake cluster with the stage topics (3 partitions), the
+// dead-letter topics "dlq" and the default one (1 partition), and any extra
+// topics.
 func newCluster(t testing.TB, opts ...kfake.Opt) *kfake.Cluster {
 	t.Helper()
-	opts = append([]kfake.Opt{kfake.NumBrokers(1), kfake.SeedTopics(3, stageTopics...), kfake.SeedTopics(1, "dlq")}, opts...)
+	opts = append([]kfake.Opt{kfake.NumBrokers(1), kfake.SeedTopics(3, stageTopics...), kfake.SeedTopics(1, "dlq", DefaultDeadLetterTopic)}, opts...)
 	c, err := kfake.NewCluster(opts...)
 	if err != nil {
 		t.Fatalf("cannot start kfake: %v", err)
@@ -131,8 +132,14 @@ type consumed struct {
 // failing the test if they do not arrive within 10 s.
 func consume(t testing.TB, brokers []string, n int, topics ...string) []consumed {
 	t.Helper()
-	cl, err := kgo.NewClient(kgo.SeedBrokers(brokers...), kgo.ConsumeTopics(topics...),
-		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()), kgo.FetchMaxWait(200*time.Millisecond))
+	return consumeWith(t, nil, brokers, n, topics...)
+}
+
+// consumeWith is consume with more client options (SASL, say).
+func consumeWith(t testing.TB, opts []kgo.Opt, brokers []string, n int, topics ...string) []consumed {
+	t.Helper()
+	cl, err := kgo.NewClient(append([]kgo.Opt{kgo.SeedBrokers(brokers...), kgo.ConsumeTopics(topics...),
+		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()), kgo.FetchMaxWait(200 * time.Millisecond)}, opts...)...)
 	if err != nil {
 		t.Fatalf("consumer: %v", err)
 	}

@@ -193,8 +193,10 @@ func TestKafkaAuthFailures(t *testing.T) {
 }
 
 // On a topic whose max.message.bytes is below the sink's, an event refused
-// alone is truncated and sent again; one still refused (level Metadata) goes
-// to the dead-letter topic; the rest of the batch is delivered.
+// alone is truncated and sent again; one still refused has its client-chosen
+// strings shortened and is sent again (a Metadata event with a huge user
+// agent); one that cannot be shortened enough goes to the dead-letter topic;
+// the rest of the batch is delivered.
 func TestKafkaBrokerLimits(t *testing.T) {
 	info := kafkatest.Broker(t)
 	cfg := realTopics(t, info, info.Brokers)
@@ -208,31 +210,81 @@ func TestKafkaBrokerLimits(t *testing.T) {
 	big := testEvent(20_001, StageResponseComplete, "RequestResponse", 20_000)
 	meta := testEvent(20_002, StageResponseComplete, "Metadata", 0)
 	meta.Value = []byte(strings.Replace(string(meta.Value), `"userAgent":"`, `"userAgent":"`+strings.Repeat("u", 6000), 1))
-	evs = append(evs, big, meta)
+	unshortenable := testEvent(20_003, StageResponseComplete, "Metadata", 0)
+	unshortenable.Value = []byte(strings.Replace(string(unshortenable.Value), `"sourceIPs":[`, `"sourceIPs":["`+strings.Repeat("1", 6000)+`",`, 1))
+	evs = append(evs, big, meta, unshortenable)
 	if _, err := s.Deliver(context.Background(), evs); err != nil {
 		t.Fatalf("Deliver: %v", err)
 	}
 	recs := kcatConsume(t, info.Brokers[0], small)
-	var sawBig bool
+	var sawBig, sawMeta bool
 	for _, r := range recs {
-		if r.header(HeaderAuditID) == string(big.AuditID) {
+		switch r.header(HeaderAuditID) {
+		case string(big.AuditID):
 			sawBig = true
 			want, _ := appendTruncated(nil, big.Value)
 			if *r.Payload != string(want) {
 				t.Errorf("big event not truncated as expected")
 			}
+		case string(meta.AuditID):
+			sawMeta = true
+			// The sink does not know the topic's limit: the strings go
+			// down to what appendShortened keeps at least.
+			want, _ := appendShortened(nil, meta.Value, 0)
+			if *r.Payload != string(want) {
+				t.Errorf("meta event not shortened as expected: %.300s", *r.Payload)
+			}
 		}
 	}
-	if !sawBig || len(recs) != 21 { // 20 ResponseComplete of testEvents, and big
-		t.Errorf("consumed %d on %s (big seen: %t); want 21", len(recs), small, sawBig)
+	if !sawBig || !sawMeta || len(recs) != 22 { // 20 ResponseComplete of testEvents, big and meta
+		t.Errorf("consumed %d on %s (big seen: %t, meta seen: %t); want 22", len(recs), small, sawBig, sawMeta)
 	}
 	dead := kcatConsume(t, info.Brokers[0], cfg.DeadLetterTopic)
-	if len(dead) != 1 || dead[0].header(HeaderAuditID) != string(meta.AuditID) || !strings.Contains(dead[0].header(HeaderError), "too large") {
+	if len(dead) != 1 || dead[0].header(HeaderAuditID) != string(unshortenable.AuditID) || !strings.Contains(dead[0].header(HeaderError), "too large") {
 		t.Errorf("unexpected dead letters %+v", dead)
 	}
 	st := s.Stats().Topics[small]
-	if st.Sent != 21 || st.Truncated != 1 || st.DeadLettered != 1 {
+	if st.Sent != 22 || st.Truncated != 2 || st.DeadLettered != 1 {
 		t.Errorf("unexpected stats %+v", st)
+	}
+}
+
+// Events whose client-chosen strings are as large as kube-apiserver lets
+// them be, at every level, reach their stage topic through a real broker,
+// shortened to max_message_bytes and annotated.
+func TestKafkaShortenedEvents(t *testing.T) {
+	info := kafkatest.Broker(t)
+	cfg := realTopics(t, info, info.Brokers)
+	cfg.MaxMessageBytes = 8192
+	s, _ := newTestSink(t, cfg)
+	evs, fields := hugeClientEvents(t)
+	res, err := s.Deliver(context.Background(), evs)
+	if err != nil || res.Acked != len(evs) {
+		t.Fatalf("Deliver: %+v, %v; want %d acknowledged", res, err, len(evs))
+	}
+	byID := map[string]int{}
+	for i := range evs {
+		byID[string(evs[i].AuditID)] = i
+	}
+	got := 0
+	for _, stage := range []string{StageRequestReceived, StageResponseComplete} {
+		for _, r := range kcatConsume(t, info.Brokers[0], cfg.TopicFor(stage)) {
+			i, ok := byID[r.header(HeaderAuditID)]
+			if !ok || evs[i].Stage != stage || r.Payload == nil {
+				t.Fatalf("unexpected record %v on %s", r.Headers, stage)
+			}
+			got++
+			in := evs[i].Value
+			if evs[i].Level != "Metadata" {
+				in, _ = appendTruncated(nil, in)
+			}
+			if listed := checkShortened(t, in, []byte(*r.Payload)); len(listed) != 1 || listed[0] != fields[i] {
+				t.Errorf("%s: fields %v listed; want %s", r.header(HeaderAuditID), listed, fields[i])
+			}
+		}
+	}
+	if got != len(evs) {
+		t.Errorf("consumed %d records; want %d", got, len(evs))
 	}
 }
 

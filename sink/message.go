@@ -177,6 +177,7 @@ func (s *Sink) build(events []Event, res *Result) *batch {
 
 		switch {
 		case e.DeadLetter != "":
+			meta.callerReason = true
 			if !s.deadLetter(b, i, e.DeadLetter) {
 				dropped = append(dropped, i)
 			}
@@ -200,8 +201,9 @@ func (s *Sink) build(events []Event, res *Result) *batch {
 }
 
 // shrink makes message i fit MaxMessageBytes: truncated if its level has
-// bodies and it was not truncated yet, else dead-lettered. It reports false
-// when the message was dropped.
+// bodies and it was not truncated yet, then its client-chosen strings
+// shortened if they were not yet, else dead-lettered. It reports false when
+// the message was dropped.
 func (s *Sink) shrink(b *batch, i int) bool {
 	m, meta := &b.msgs[i], &b.meta[i]
 	if meta.bodies && !meta.truncated && !meta.dead {
@@ -215,8 +217,11 @@ func (s *Sink) shrink(b *batch, i int) bool {
 			}
 		}
 	}
+	if !meta.shortened && !meta.dead && s.shorten(m, meta) {
+		return true
+	}
 	reason := "event too large for max_message_bytes"
-	if meta.truncated {
+	if meta.truncated || meta.shortened {
 		reason = "event too large for max_message_bytes even after truncation"
 	}
 	return s.deadLetter(b, i, reason)

@@ -47,9 +47,10 @@ func newMetaCache(next kafka.RoundTripper, topics []string) *metaCache {
 // RoundTrip implements kafka.RoundTripper.
 func (c *metaCache) RoundTrip(ctx context.Context, addr net.Addr, req kafka.Request) (kafka.Response, error) {
 	m, ok := req.(*metadata.Request)
-	// Only the Writer's own question, one topic without auto-creation
-	// (which must reach the broker to create it), is answered from here.
-	if !ok || len(m.TopicNames) != 1 || m.AllowAutoTopicCreation {
+	// Only the Writer's own question, one topic, is answered from here. It
+	// may ask for auto-creation: only a topic that exists is cached, so
+	// a missing one still reaches the broker, which creates it.
+	if !ok || len(m.TopicNames) != 1 {
 		return c.next.RoundTrip(ctx, addr, req)
 	}
 	e := c.entry(m.TopicNames[0])

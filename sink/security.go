@@ -46,19 +46,22 @@ func buildTLS(t *TLSConfig) (*tls.Config, error) {
 	return cfg, nil
 }
 
-// buildSASL reads the password and returns the mechanism. The password lives
-// only inside the mechanism; no error message includes it.
-func buildSASL(s *SASLConfig) (sasl.Mechanism, error) {
+// buildSASL reads the password and returns the mechanism, and a redactor of
+// the password for every error and log line that leaves the sink. The
+// password lives only inside the mechanism and the redactor; no error
+// message includes it.
+func buildSASL(s *SASLConfig) (sasl.Mechanism, *redactor, error) {
 	if s.Mechanism == SASLNone {
-		return nil, nil
+		return nil, nil, nil
 	}
 	password, err := readPassword(s)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
+	r := newRedactor(password)
 	switch s.Mechanism {
 	case SASLPlain:
-		return plain.Mechanism{Username: s.Username, Password: password}, nil
+		return plain.Mechanism{Username: s.Username, Password: password}, r, nil
 	case SASLScramSHA256, SASLScramSHA512:
 		algo := scram.SHA512
 		if s.Mechanism == SASLScramSHA256 {
@@ -66,13 +69,27 @@ func buildSASL(s *SASLConfig) (sasl.Mechanism, error) {
 		}
 		m, err := scram.Mechanism(algo, s.Username, password)
 		if err != nil {
-			// The scram package rejects names and passwords that SASLprep
-			// cannot normalise; its error does not echo the password.
-			return nil, fmt.Errorf("sasl_username: cannot use %q with %s: %w", s.Username, s.Mechanism, err)
+			// SASLprep rejects names and passwords with control or
+			// unassigned characters. The scram package's error quotes
+			// the password, and its cause the character: say which
+			// setting is wrong without either.
+			if strings.Contains(err.Error(), "SASLprepping password") {
+				return nil, nil, fmt.Errorf("%s: the password has a character SASLprep prohibits "+
+					"(a control character, say, or a stray byte in the file or variable); %s cannot use it", passwordSource(s), s.Mechanism)
+			}
+			return nil, nil, r.err(fmt.Errorf("sasl_username: cannot use %q with %s: %w", s.Username, s.Mechanism, err))
 		}
-		return m, nil
+		return m, r, nil
 	}
-	return nil, fmt.Errorf("sasl_mechanism: unknown value %q: want one of %s", s.Mechanism, strings.Join(saslMechanisms, ", "))
+	return nil, nil, fmt.Errorf("sasl_mechanism: unknown value %q: want one of %s", s.Mechanism, strings.Join(saslMechanisms, ", "))
+}
+
+// passwordSource names the setting the password comes from, for errors.
+func passwordSource(s *SASLConfig) string {
+	if s.PasswordFile != "" {
+		return fmt.Sprintf("sasl_password_file %q", s.PasswordFile)
+	}
+	return fmt.Sprintf("sasl_password_env %q", s.PasswordEnv)
 }
 
 func readPassword(s *SASLConfig) (string, error) {
@@ -105,7 +122,7 @@ func (c *Config) Dialer() (*kafka.Dialer, error) {
 		}
 	}
 	if c.SASL.Mechanism != "" {
-		if d.SASLMechanism, err = buildSASL(&c.SASL); err != nil {
+		if d.SASLMechanism, _, err = buildSASL(&c.SASL); err != nil {
 			return nil, err
 		}
 	}

@@ -2,7 +2,6 @@ package sink
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strings"
 	"sync"
@@ -18,7 +17,10 @@ import (
 // connections and produce batches.
 type Sink struct {
 	cfg Config
-	log Logger
+	// log redacts secrets already; redact is for the errors the sink
+	// returns (nil without SASL).
+	log    Logger
+	redact *redactor
 
 	transport *kafka.Transport
 	// writerTransport is what the writers use: transport behind a cache of
@@ -37,6 +39,9 @@ type Sink struct {
 	dlq        int8
 	// counters are per index in topics, plus one last for unroutable events.
 	counters []*counters
+
+	// hooks inject failures in tests; zero otherwise.
+	hooks hooks
 
 	// cluster is the "cluster" header's value; nil when unset.
 	cluster []byte
@@ -82,12 +87,18 @@ func New(cfg Config, log Logger) (*Sink, error) { //nolint:gocritic // hugeParam
 	if err != nil {
 		return nil, err
 	}
-	mech, err := buildSASL(&cfg.SASL)
+	mech, redact, err := buildSASL(&cfg.SASL)
 	if err != nil {
 		return nil, err
 	}
+	// Every line the sink logs goes through the redactor: kafka-go's and
+	// the brokers' errors are logged as they come.
+	if redact != nil {
+		next := log
+		log = func(level LogLevel, msg string) { next(level, redact.string(msg)) }
+	}
 
-	s := &Sink{cfg: cfg, log: log, dlq: -1, limiter: ratelimit.New[string](logEvery)}
+	s := &Sink{cfg: cfg, log: log, redact: redact, dlq: -1, limiter: ratelimit.New[string](logEvery)}
 	s.stopCtx, s.stop = context.WithCancel(context.Background())
 	for i, stage := range stages {
 		s.stageTopic[i] = s.topicIndex(cfg.TopicFor(stage))
@@ -126,7 +137,7 @@ func New(cfg Config, log Logger) (*Sink, error) { //nolint:gocritic // hugeParam
 		log(LogWarn, fmt.Sprintf("sasl_mechanism %s without kafka_tls: credentials and audit events cross the network in clear text", cfg.SASL.Mechanism))
 	}
 	if cfg.DeadLetterTopic == "" {
-		log(LogInfo, "dead_letter_topic is not set: events that cannot be delivered (too large, refused) are dropped and counted")
+		log(LogWarn, "dead_letter_topic is none: events that no retry can deliver (too large, a record the broker rejects) are dropped, counted and logged")
 	}
 	log(LogInfo, fmt.Sprintf("kafka sink: brokers %s, topics %s, key %s, partitioner %s, compression %s, acks %s, tls %t, sasl %q",
 		strings.Join(cfg.Brokers, ","), strings.Join(s.topics, ","), cfg.MessageKey, cfg.Partitioner,
@@ -222,39 +233,13 @@ func (s *Sink) Stats() Stats {
 	return st
 }
 
-// Check asks the brokers for the metadata of every configured topic, within
-// ctx: it reports, at start rather than at the first flush, brokers that cannot
-// be reached, rejected credentials or certificates, and missing topics. Its
-// error is classified like Deliver's (IsRetryable).
-func (s *Sink) Check(ctx context.Context) error {
-	client := &kafka.Client{Addr: kafka.TCP(s.cfg.Brokers...), Transport: s.transport}
-	res, err := client.Metadata(ctx, &kafka.MetadataRequest{Topics: s.topics})
-	if err != nil {
-		retryable := classify(err) != classFatal
-		if !retryable {
-			err = explain(err)
-		}
-		return &DeliveryError{Retryable: retryable, Err: fmt.Errorf("cannot read metadata from %s: %w", strings.Join(s.cfg.Brokers, ","), err)}
-	}
-	var errs []error
-	for _, t := range res.Topics {
-		if t.Error != nil {
-			errs = append(errs, fmt.Errorf("topic %q: %w", t.Name, t.Error))
-		}
-	}
-	if len(errs) > 0 {
-		err := errors.Join(errs...)
-		return &DeliveryError{Retryable: classify(err) == classRetryable, Err: err}
-	}
-	return nil
-}
-
 // Close waits for the Deliver calls in progress to finish, until ctx is done;
 // then it cancels those left (they return a retryable error) and releases the
 // connections. Deliver calls after Close return ErrClosed. Every message a
 // Deliver call hands over is waited for by that call, so nothing else is left
 // to flush.
-func (s *Sink) Close(ctx context.Context) error {
+func (s *Sink) Close(ctx context.Context) (err error) {
+	defer func() { err = s.redact.err(err) }()
 	s.mu.Lock()
 	if s.closed {
 		s.mu.Unlock()
@@ -264,15 +249,22 @@ func (s *Sink) Close(ctx context.Context) error {
 	s.mu.Unlock()
 
 	done := make(chan struct{})
+	var closeErr error // set before done is closed
 	go func() {
+		defer close(done)
+		defer func() {
+			if r := recover(); r != nil {
+				closeErr = s.recovered("Close", r)
+			}
+		}()
 		s.inflight.Wait()
+		call(s.hooks.beforeClose)
 		_ = s.bulk.Close()
 		_ = s.alone.Close()
-		close(done)
 	}()
-	var err error
 	select {
 	case <-done:
+		err = closeErr
 	case <-ctx.Done():
 		// Deliver calls notice stopCtx and return; kafka-go's Close can
 		// still hang on a dead connection (kafka-go#1307), so it is not
@@ -282,8 +274,8 @@ func (s *Sink) Close(ctx context.Context) error {
 	s.stop()
 	s.transport.CloseIdleConnections()
 	st := s.Stats().Total()
-	s.log(LogInfo, fmt.Sprintf("kafka sink closed: sent %d, retried %d, truncated %d, dead-lettered %d, dropped %d",
-		st.Sent, st.Retried, st.Truncated, st.DeadLettered, st.Dropped))
+	s.log(LogInfo, fmt.Sprintf("kafka sink closed: sent %d, retried %d (%d resends), truncated %d, dead-lettered %d, dropped %d, refused %d",
+		st.Sent, st.Retried, st.Resends, st.Truncated, st.DeadLettered, st.Dropped, st.Refused))
 	return err
 }
 

@@ -18,17 +18,25 @@ type TopicStats struct {
 	// Sent events were acknowledged on their topic; SentBytes are their
 	// value bytes.
 	Sent, SentBytes uint64
-	// Retried counts sends repeated after a transient failure, once per
-	// message and attempt.
-	Retried uint64
-	// Truncated events lost requestObject and responseObject to fit
+	// Retried counts events sent again after a transient failure, once per
+	// event and Deliver call however many attempts it took (and again when
+	// the caller hands the event again). Resends counts every attempt
+	// after the first, per event: how hard the sink pressed the brokers.
+	Retried, Resends uint64
+	// Truncated events lost requestObject and responseObject, or had
+	// their client-chosen strings shortened, or both, to fit
 	// max_message_bytes (they are also in Sent, DeadLettered or Dropped).
 	Truncated uint64
 	// DeadLettered events were acknowledged on the dead-letter topic.
 	DeadLettered uint64
-	// Dropped events were given up: too large or permanently refused, and no
-	// dead-letter topic took them.
+	// Dropped events were given up: too large or a record the broker
+	// rejects, and no dead-letter topic took them.
 	Dropped uint64
+	// Refused counts events the brokers refused for their topic (not
+	// authorized, invalid topic, policy): their Deliver call returned a
+	// retryable error, so they are pending, not lost. Once per event and
+	// call.
+	Refused uint64
 }
 
 // Total sums the counters of every topic.
@@ -38,9 +46,11 @@ func (s Stats) Total() TopicStats {
 		t.Sent += v.Sent
 		t.SentBytes += v.SentBytes
 		t.Retried += v.Retried
+		t.Resends += v.Resends
 		t.Truncated += v.Truncated
 		t.DeadLettered += v.DeadLettered
 		t.Dropped += v.Dropped
+		t.Refused += v.Refused
 	}
 	return t
 }
@@ -48,7 +58,7 @@ func (s Stats) Total() TopicStats {
 // counters are one topic's live counters. Deliver adds to them once per topic
 // and round, not once per message.
 type counters struct {
-	sent, sentBytes, retried, truncated, deadLettered, dropped atomic.Uint64
+	sent, sentBytes, retried, resends, truncated, deadLettered, dropped, refused atomic.Uint64
 }
 
 func (c *counters) snapshot() TopicStats {
@@ -56,8 +66,10 @@ func (c *counters) snapshot() TopicStats {
 		Sent:         c.sent.Load(),
 		SentBytes:    c.sentBytes.Load(),
 		Retried:      c.retried.Load(),
+		Resends:      c.resends.Load(),
 		Truncated:    c.truncated.Load(),
 		DeadLettered: c.deadLettered.Load(),
 		Dropped:      c.dropped.Load(),
+		Refused:      c.refused.Load(),
 	}
 }

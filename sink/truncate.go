@@ -5,7 +5,7 @@ import (
 	"sort"
 )
 
-// truncatedAnnotation is what kube-apiserver's truncate backend
+// truncatedKey is the annotation kube-apiserver's truncate backend
 // (plugin/pkg/audit/truncate) adds to an event whose bodies it dropped.
 const truncatedKey = "audit.k8s.io/truncated"
 
@@ -38,7 +38,7 @@ func appendTruncated(dst, ev []byte) (out []byte, ok bool) {
 	}
 	edits = appendRemovals(edits, members, removed)
 	if annotations >= 0 {
-		e, ok := annotate(ev, members[annotations])
+		e, ok := annotate(ev, members[annotations], truncatedKey, "true")
 		if !ok {
 			return dst, false
 		}
@@ -91,10 +91,11 @@ func appendRemovals(edits []edit, members []member, removed []bool) []edit {
 	return edits
 }
 
-// annotate returns the edit that sets the truncated annotation in the
-// annotations member m (an object or null).
-func annotate(ev []byte, m member) (edit, bool) {
-	const entry = `"` + truncatedKey + `":"true"`
+// annotate returns the edit that sets the annotation key to value (both
+// needing no JSON escaping) in the annotations member m (an object or null),
+// where encoding/json's sorted map keys would put it.
+func annotate(ev []byte, m member, key, value string) (edit, bool) {
+	entry := `"` + key + `":"` + value + `"`
 	if bytes.Equal(ev[m.valueStart:m.valueEnd], []byte("null")) {
 		return edit{start: m.valueStart, end: m.valueEnd, text: "{" + entry + "}"}, true
 	}
@@ -103,9 +104,9 @@ func annotate(ev []byte, m member) (edit, bool) {
 		return edit{}, false
 	}
 	for _, a := range inner {
-		switch bytes.Compare(ev[a.keyStart+1:a.keyEnd-1], []byte(truncatedKey)) {
+		switch bytes.Compare(ev[a.keyStart+1:a.keyEnd-1], []byte(key)) {
 		case 0:
-			return edit{start: a.valueStart, end: a.valueEnd, text: `"true"`}, true
+			return edit{start: a.valueStart, end: a.valueEnd, text: `"` + value + `"`}, true
 		case 1:
 			return edit{start: a.keyStart, end: a.keyStart, text: entry + ","}, true
 		}
@@ -178,19 +179,29 @@ func skipWS(b []byte, i int) int {
 }
 
 // skipString returns the index just past the string that starts at b[i].
+// It jumps from quote to quote (bytes.IndexByte) rather than reading each
+// byte, as it crosses the megabyte-long strings of the events that need
+// truncating: a quote ends the string when an even number of backslashes
+// precedes it.
 func skipString(b []byte, i int) (int, bool) {
 	if i >= len(b) || b[i] != '"' {
 		return 0, false
 	}
-	for i++; i < len(b); i++ {
-		switch b[i] {
-		case '\\':
-			i++
-		case '"':
+	start := i + 1
+	for i = start; ; i++ {
+		q := bytes.IndexByte(b[i:], '"')
+		if q < 0 {
+			return 0, false
+		}
+		i += q
+		backslashes := 0
+		for j := i - 1; j >= start && b[j] == '\\'; j-- {
+			backslashes++
+		}
+		if backslashes%2 == 0 {
 			return i + 1, true
 		}
 	}
-	return 0, false
 }
 
 // skipValue returns the index just past the value that starts at b[i]. It

@@ -58,6 +58,22 @@ func TestAppendTruncated(t *testing.T) {
 	}
 }
 
+// skipString finds a string's closing quote behind any run of backslashes.
+func TestSkipString(t *testing.T) {
+	for _, c := range []struct {
+		in  string
+		end int // 0: not a (terminated) string
+	}{
+		{`"" x`, 2}, {`"a" x`, 3}, {`"\\" x`, 4}, {`"\"" x`, 4}, {`"\\\"" x`, 6}, {`"a\\\\\"b" x`, 10},
+		{`"\"`, 0}, {`"\\\"`, 0}, {`"abc`, 0}, {`x"`, 0}, {``, 0},
+	} {
+		end, ok := skipString([]byte(c.in), 0)
+		if ok != (c.end > 0) || end != c.end {
+			t.Errorf("skipString(%s) = %d, %t; want %d", c.in, end, ok, c.end)
+		}
+	}
+}
+
 // The bytes appendTruncated makes from an event the apiserver encoded are the
 // bytes the apiserver's own truncate backend would have written.
 func TestAppendTruncatedMatchesAPIServer(t *testing.T) {

@@ -13,6 +13,7 @@ import (
 func newApplyCommand() *cobra.Command {
 	var policyPath string
 	var strict bool
+	var redact *redactFlags
 	cmd := &cobra.Command{
 		Use:   "apply --policy POLICY [FILE|DIR ...]",
 		Short: "Write the events a policy keeps, rewritten to their level, as JSON lines",
@@ -26,6 +27,9 @@ skipped; with --strict it stops the run with exit code 2.`,
 			if err != nil {
 				return err
 			}
+			if p, err = redact.apply(p); err != nil {
+				return err
+			}
 			inputs, err := auditlog.ExpandRotated(args)
 			if err != nil {
 				return err
@@ -35,6 +39,7 @@ skipped; with --strict it stops the run with exit code 2.`,
 	}
 	cmd.Flags().StringVar(&policyPath, "policy", "", "audit policy file (audit.k8s.io/v1, as for --audit-policy-file)")
 	cmd.Flags().BoolVar(&strict, "strict", false, "stop at the first line that is not an audit event (exit code 2)")
+	redact = addRedactFlags(cmd)
 	_ = cmd.MarkFlagRequired("policy")
 	return cmd
 }

@@ -45,6 +45,7 @@ func renderReport(w io.Writer, r *simulate.Report) error {
 		}
 		t.flush()
 	}
+	renderRedaction(w, &r.Redaction)
 	if len(r.UnusedRules) == 0 {
 		fmt.Fprintln(w, "Every rule matched at least one event.")
 		return nil

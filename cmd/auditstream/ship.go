@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -44,9 +45,11 @@ same settings, named by the plugin's keys. Settings come from --config (a YAML
 map of plugin keys), then --set key=value, then the shortcut flags.
 
 A chunk Kafka cannot take yet is retried, as Fluent Bit would, until
---retry-timeout. The exit code is 0 only if every event the policy keeps was
-acknowledged on its topic; 1 if any was dead-lettered, dropped or not
-delivered.`,
+--retry-timeout. A line that is not an audit event goes to the dead-letter
+topic, its file and line in the error header. The exit code is 0 only if
+every line was acknowledged on its stage topic or dropped by the policy; 1
+if any was not delivered, dead-lettered, dropped by the sink or too long to
+read, with the count of each.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runShip(cmd, &o, args)
 		},
@@ -143,34 +146,45 @@ func runShip(cmd *cobra.Command, o *shipOptions, args []string) error {
 	ctx, cancel := context.WithTimeout(context.Background(), s.Sink.DeliveryTimeout+setup.FlushMargin)
 	defer cancel()
 	closeErr := p.Close(ctx)
-	st, ss := p.Stats(), p.Sink.Stats().Total()
+	c, ss := sh.counts, p.Sink.Stats().Total()
 	fmt.Fprintf(cmd.OutOrStdout(), "shipped: %d events read, %d kept, %d dropped by policy, %d not audit events, %d lines too long; "+
-		"%d sent to Kafka (%s), %d dead-lettered, %d dropped by the sink, %d truncated, %d retried sends\n",
-		st.Events, st.Kept, st.Dropped, st.Malformed, sh.tooLong, ss.Sent, bytesIEC(int64(ss.SentBytes)),
-		ss.DeadLettered, ss.Dropped, ss.Truncated, ss.Retried)
+		"%d sent to Kafka (%s), %d dead-lettered, %d dropped by the sink, %d truncated, %d retried (%d resends), %d refused by the brokers\n",
+		c.Events, c.Kept, c.Dropped, c.Malformed, sh.tooLong, ss.Sent, bytesIEC(int64(ss.SentBytes)),
+		c.DeadLettered, c.SinkDropped, ss.Truncated, ss.Retried, ss.Resends, ss.Refused)
 	if err := errors.Join(shipErr, closeErr); err != nil {
 		return err
 	}
-	if ss.Sent != st.Kept {
-		return fmt.Errorf("%d of %d kept events were not acknowledged on their topic", st.Kept-ss.Sent, st.Kept)
-	}
-	return nil
+	return sh.verdict()
 }
 
 // shipper cuts the log into chunks and flushes them as Fluent Bit would.
 type shipper struct {
-	p       *setup.Built
+	p       chunkFlusher
 	o       *shipOptions
 	log     *pipeline.Logger
 	logKey  string
 	data    []byte
 	events  int
 	tooLong int
+	// positions are where the current chunk's events were read, for the
+	// reasons of the dead-lettered ones.
+	positions []auditlog.Position
+	// counts add up, per chunk, the counters of its last flush: a chunk
+	// retried is counted once, as it finally went.
+	counts pipeline.Stats
+	// backoff is the first wait before a retry; it doubles up to 30s.
+	backoff time.Duration
+}
+
+// chunkFlusher is the part of the pipeline ship drives.
+type chunkFlusher interface {
+	FlushFrom(data []byte, where pipeline.Locator) pipeline.Outcome
+	Stats() pipeline.Stats
 }
 
 func (sh *shipper) run(in *auditlog.Reader) error {
 	for {
-		line, _, err := in.Next()
+		line, pos, err := in.Next()
 		if errors.Is(err, io.EOF) {
 			return sh.flush()
 		}
@@ -186,6 +200,7 @@ func (sh *shipper) run(in *auditlog.Reader) error {
 			continue
 		}
 		sh.data = chunk.AppendTailEvent(sh.data, time.Now(), sh.logKey, line)
+		sh.positions = append(sh.positions, pos)
 		if sh.events++; sh.events >= sh.o.chunkEvents || len(sh.data) >= sh.o.chunkBytes {
 			if err := sh.flush(); err != nil {
 				return err
@@ -194,23 +209,40 @@ func (sh *shipper) run(in *auditlog.Reader) error {
 	}
 }
 
+// where names the file and line of the current chunk's event i.
+func (sh *shipper) where(i int) string {
+	if i < 0 || i >= len(sh.positions) {
+		return "record " + strconv.Itoa(i)
+	}
+	return sh.positions[i].String()
+}
+
 // flush delivers the chunk, retrying with backoff while the outcome is Retry.
 func (sh *shipper) flush() error {
 	if sh.events == 0 {
 		return nil
 	}
 	deadline := time.Now().Add(sh.o.retryTimeout)
-	backoff := time.Second
+	backoff := sh.backoff
+	if backoff <= 0 {
+		backoff = time.Second
+	}
 	for {
-		switch sh.p.Flush(sh.data) {
+		before := sh.p.Stats()
+		out := sh.p.FlushFrom(sh.data, sh.where)
+		attempt := statsDelta(sh.p.Stats(), before)
+		switch out {
 		case pipeline.Delivered:
-			sh.data, sh.events = sh.data[:0], 0
+			sh.count(&attempt)
+			sh.data, sh.events, sh.positions = sh.data[:0], 0, sh.positions[:0]
 			return nil
 		case pipeline.Failed:
+			sh.count(&attempt)
 			return fmt.Errorf("a chunk of %d events could not be delivered", sh.events)
 		}
 		remaining := time.Until(deadline)
 		if remaining <= 0 {
+			sh.count(&attempt)
 			return fmt.Errorf("a chunk of %d events was still not delivered after %s (--retry-timeout)", sh.events, sh.o.retryTimeout)
 		}
 		wait := min(backoff, remaining)
@@ -218,4 +250,55 @@ func (sh *shipper) flush() error {
 		time.Sleep(wait)
 		backoff = min(2*backoff, 30*time.Second)
 	}
+}
+
+// count adds the counters of a chunk's last flush to the run's.
+func (sh *shipper) count(d *pipeline.Stats) {
+	c := &sh.counts
+	c.Events += d.Events
+	c.Kept += d.Kept
+	c.Dropped += d.Dropped
+	c.Malformed += d.Malformed
+	c.Delivered += d.Delivered
+	c.DeadLettered += d.DeadLettered
+	c.SinkDropped += d.SinkDropped
+}
+
+// statsDelta is what one flush added to the counters (ship flushes one
+// chunk at a time).
+func statsDelta(after, before pipeline.Stats) pipeline.Stats {
+	return pipeline.Stats{
+		Events:       after.Events - before.Events,
+		Kept:         after.Kept - before.Kept,
+		Dropped:      after.Dropped - before.Dropped,
+		Malformed:    after.Malformed - before.Malformed,
+		Delivered:    after.Delivered - before.Delivered,
+		DeadLettered: after.DeadLettered - before.DeadLettered,
+		SinkDropped:  after.SinkDropped - before.SinkDropped,
+	}
+}
+
+// verdict fails the run when a line of the log did not reach its stage
+// topic, and the policy did not drop it either: an event not acknowledged,
+// dead-lettered (a line that is not an audit event, or an event Kafka
+// cannot take) or dropped by the sink, or a line too long to read.
+func (sh *shipper) verdict() error {
+	c := &sh.counts
+	var problems []string
+	if c.Kept > c.Delivered {
+		problems = append(problems, fmt.Sprintf("%d of %d kept events were not acknowledged on their topic", c.Kept-c.Delivered, c.Kept))
+	}
+	if c.DeadLettered > 0 {
+		problems = append(problems, fmt.Sprintf("%d events were dead-lettered (%d lines are not audit events)", c.DeadLettered, c.Malformed))
+	}
+	if c.SinkDropped > 0 {
+		problems = append(problems, fmt.Sprintf("%d events were dropped by the sink", c.SinkDropped))
+	}
+	if sh.tooLong > 0 {
+		problems = append(problems, fmt.Sprintf("%d lines were too long to read and not shipped", sh.tooLong))
+	}
+	if len(problems) > 0 {
+		return errors.New(strings.Join(problems, "; "))
+	}
+	return nil
 }

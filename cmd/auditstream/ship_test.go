@@ -2,6 +2,9 @@ package main
 
 import (
 	"encoding/json"
+	"os"
+	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -63,6 +66,41 @@ func TestShipAndVerify(t *testing.T) {
 	code, out, _ = runCLI(t, "", append([]string{"verify", "--policy", testdata + "audit2rbac-demo-policy.v1.yaml", "--brokers", brokers, "--topic", topic}, logs...)...)
 	if code != exitFailure {
 		t.Errorf("verify with another policy: exit %d; want %d\n%s", code, exitFailure, out)
+	}
+
+	// One log shipped again (a tail glob that re-read a rotated file):
+	// verify counts the repeated (auditID, stage) pairs, and names some.
+	code, out, errOut = runCLI(t, "", "ship", "--policy", policy, "--brokers", brokers, "--topic", topic,
+		"--set", "message_key=user", logs[1])
+	if code != exitOK {
+		t.Fatalf("ship again: exit %d\n%s\n%s", code, out, errOut)
+	}
+	code, out, _ = runCLI(t, "", append([]string{"verify", "--policy", policy, "--brokers", brokers, "--topic", topic,
+		"--set", "message_key=user"}, logs...)...)
+	if code != exitOK || !regexp.MustCompile(`\n[1-9][0-9]* \(auditID, stage\) pairs arrived more often than the log holds them; the most repeated: \S+ \S+ [0-9]+ times \(logged [0-9]+\)`).MatchString(out) {
+		t.Errorf("verify after shipping a log twice: exit %d; want %d and the repeated pairs\n%s", code, exitOK, out)
+	}
+}
+
+// A line that is not an audit event goes to the dead-letter topic, and ship
+// says so and exits 1; the good events still arrive.
+func TestShipDeadLettersMalformedLines(t *testing.T) {
+	info := kafkatest.Broker(t)
+	prefix := kafkatest.TopicName(t)
+	lines, err := os.ReadFile(testdata + "audit2rbac-demo.v1.jsonl")
+	if err != nil {
+		t.Fatal(err)
+	}
+	log := filepath.Join(t.TempDir(), "audit.log")
+	if err := os.WriteFile(log, append([]byte("not an audit event\n"), lines...), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	code, out, errOut := runCLI(t, "", "ship", "--policy", testdata+"audit2rbac-demo-policy.v1.yaml",
+		"--brokers", strings.Join(info.Brokers, ","), "--topic", prefix+".{stage}",
+		"--set", "auto_create_topics=on", "--set", "dead_letter_topic="+prefix+".dead", log)
+	if code != exitFailure || !strings.Contains(out, "37 sent to Kafka") || !strings.Contains(out, "1 dead-lettered") ||
+		!strings.Contains(errOut, "1 events were dead-lettered (1 lines are not audit events)") {
+		t.Fatalf("exit %d; want %d, 37 sent and 1 dead-lettered\nstdout %s\nstderr %s", code, exitFailure, out, errOut)
 	}
 }
 

@@ -16,6 +16,7 @@ import (
 
 func newSimulateCommand() *cobra.Command {
 	var policyPath, comparePath, output, topic string
+	var redact *redactFlags
 	cmd := &cobra.Command{
 		Use:   "simulate --policy POLICY [--compare OTHER] [FILE|DIR ...]",
 		Short: "Report what a policy would keep, drop and send where, without sending anything",
@@ -35,6 +36,9 @@ form described by simulate.schema.json.`,
 			newSim := func(path string) (*simulate.Simulator, error) {
 				p, err := loadPolicy(cmd, path)
 				if err != nil {
+					return nil, err
+				}
+				if p, err = redact.apply(p); err != nil {
 					return nil, err
 				}
 				return simulate.New(p, path, topicFor), nil
@@ -83,6 +87,7 @@ form described by simulate.schema.json.`,
 	cmd.Flags().StringVar(&comparePath, "compare", "", "a second policy to compare with the first")
 	cmd.Flags().StringVarP(&output, "output", "o", "table", "table or json")
 	cmd.Flags().StringVar(&topic, "topic", "k8s-audit.{stage}", "Kafka topic template, as the plugin's topic key")
+	redact = addRedactFlags(cmd)
 	_ = cmd.MarkFlagRequired("policy")
 	return cmd
 }

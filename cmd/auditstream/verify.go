@@ -27,7 +27,9 @@ func newVerifyCommand() *cobra.Command {
 the policy keeps of the log: per topic, level and rule, the events predicted
 (as simulate counts them) beside the events that arrived, each arrived event
 byte for byte against the rewritten event apply would write. Duplicates (at
-least once delivery) are counted, not failed. The exit code is 1 if an event
+least once delivery, or a tail Path glob that re-reads rotated files) are
+counted, not failed: the report says how many (auditID, stage) pairs arrived
+more often than the log holds them, and names the most repeated. The exit code is 1 if an event
 is missing or a message is not one the policy keeps. Settings are the plugin's
 keys, as for ship; the topics must hold only this log's events.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -72,10 +74,13 @@ func runVerify(cmd *cobra.Command, o *shipOptions, timeout time.Duration, args [
 	if err != nil {
 		return err
 	}
+	// What ship and the plugin sent was redacted under the same keys.
+	p = p.WithRedaction(s.Redaction)
 	topicOf := topicResolver(&s.Sink)
 
 	// What the policy keeps of the log: a multiset of rewritten events.
 	predicted, expected := newTally(), map[string]int{}
+	logged := map[eventKey]int{} // kept events by (auditID, stage)
 	inputs, err := auditlog.ExpandRotated(args)
 	if err != nil {
 		return err
@@ -94,6 +99,7 @@ func runVerify(cmd *cobra.Command, o *shipOptions, timeout time.Duration, args [
 		}
 		predicted.add(topicOf(res.Stage), res)
 		expected[string(buf)]++
+		logged[eventKey{string(pr.Fields().AuditID), res.Stage.String()}]++
 		return nil
 	})
 	if err != nil {
@@ -115,6 +121,7 @@ func runVerify(cmd *cobra.Command, o *shipOptions, timeout time.Duration, args [
 		return err
 	}
 	arrived, seen := newTally(), map[string]int{}
+	pairs := map[eventKey]int{} // expected events that arrived, by (auditID, stage)
 	unexpected, wrongTopic, wrongKey := 0, 0, 0
 	for _, m := range msgs {
 		res, err := pr.Decide(m.Value)
@@ -130,19 +137,23 @@ func runVerify(cmd *cobra.Command, o *shipOptions, timeout time.Duration, args [
 		if !bytes.Equal(m.Key, sink.KeyOf(s.Sink.MessageKey, &ev)) {
 			wrongKey++
 		}
+		pairs[eventKey{string(f.AuditID), res.Stage.String()}]++
 		if seen[string(m.Value)]++; seen[string(m.Value)] > expected[string(m.Value)] {
 			continue // a duplicate: counted below, not tallied
 		}
 		arrived.add(m.Topic, res)
 	}
-	missing, duplicates := 0, 0
+	missing, repeated := 0, 0
 	for v, n := range expected {
 		missing += max(0, n-seen[v])
-		duplicates += max(0, seen[v]-n)
+		repeated += max(0, seen[v]-n)
 	}
 	renderVerify(cmd.OutOrStdout(), p, predicted, arrived, topics)
 	fmt.Fprintf(cmd.OutOrStdout(), "%d messages read back: %d predicted events arrived, %d missing, %d duplicates, %d unexpected, %d on the wrong topic, %d with the wrong key\n",
-		len(msgs), arrived.total, missing, duplicates, unexpected, wrongTopic, wrongKey)
+		len(msgs), arrived.total, missing, repeated, unexpected, wrongTopic, wrongKey)
+	if d := describeDuplicates(duplicates(logged, pairs)); d != "" {
+		fmt.Fprintln(cmd.OutOrStdout(), d)
+	}
 	if missing > 0 || unexpected > 0 || wrongTopic > 0 || wrongKey > 0 {
 		return errors.New("the topics do not hold what the policy keeps of the log")
 	}

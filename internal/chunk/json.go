@@ -12,9 +12,13 @@ import (
 )
 
 // maxJSONDepth is the deepest nesting of maps and arrays that AppendJSON
-// writes. It equals encoding/json's decoding limit, so that everything
-// AppendJSON writes can be read back by encoding/json.
-const maxJSONDepth = 10000
+// writes: that of an audit event as kube-apiserver logs it, the event's
+// object around a body nested as deeply as encoding/json writes one (10000
+// levels; the filter package's maxDepth says why). Fluent Bit's JSON parser
+// makes the event the record, so the record nests one level more than the
+// body. encoding/json cannot read back the deepest of these, which the
+// apiserver nevertheless writes, but the filter can.
+const maxJSONDepth = 10001
 
 // AppendJSON appends record, one msgpack value (normally a map such as
 // Record.Body), to dst as compact JSON, and returns the extended buffer.
@@ -38,14 +42,19 @@ const maxJSONDepth = 10000
 //     is an RFC 3339 string like encoding/json writes a time.Time; any other
 //     ext is {"type":N,"data":"<base64>"}, as msgp's JSON conversion writes.
 //
-// Nesting deeper than 10000 levels, bytes left after the value and malformed
+// Nesting deeper than 10001 levels, bytes left after the value and malformed
 // msgpack are errors (*Error, with the offset within record). On error dst is
 // returned unchanged in length, so a reused buffer holds no partial output.
 // Nothing is retained.
 func AppendJSON(dst []byte, record []byte) ([]byte, error) {
 	n := len(dst)
 	enc := jsonEncoder{src: record}
-	out, rest, err := enc.value(dst, record, 1)
+	var counts [shallowJSONDepth]uint32
+	var kinds [shallowJSONDepth / 64]uint64
+	out, rest, err := enc.walk(dst, record, counts[:], kinds[:])
+	if errors.Is(err, errNeedDeeperStack) {
+		out, rest, err = enc.walkDeep(dst[:n], record)
+	}
 	if err == nil && len(rest) != 0 {
 		err = enc.fail(rest, errors.New("bytes left after the value"))
 	}
@@ -54,6 +63,14 @@ func AppendJSON(dst []byte, record []byte) ([]byte, error) {
 	}
 	return out, nil
 }
+
+// shallowJSONDepth is the nesting AppendJSON walks with a stack on its own
+// frame; a record nested deeper is walked again by walkDeep.
+const shallowJSONDepth = 64
+
+// errNeedDeeperStack tells AppendJSON that a record nests deeper than the
+// shallow stack holds. It never leaves this file.
+var errNeedDeeperStack = errors.New("chunk: nesting beyond the shallow stack")
 
 // jsonEncoder holds the input of one AppendJSON call, to report offsets.
 type jsonEncoder struct {
@@ -64,15 +81,109 @@ func (e *jsonEncoder) fail(at []byte, err error) error {
 	return recordError(e.src, at, "record", err)
 }
 
-// value appends the JSON of the msgpack value at the start of b, at nesting
-// depth depth, and returns the rest of b.
-func (e *jsonEncoder) value(dst, b []byte, depth int) (out, rest []byte, err error) {
+// walkDeep is walk with room for maxJSONDepth levels: 41 KB of goroutine
+// stack, taken only by a record deeper than shallowJSONDepth.
+//
+//go:noinline
+func (e *jsonEncoder) walkDeep(dst, b []byte) (out, rest []byte, err error) {
+	var counts [maxJSONDepth]uint32
+	var kinds [(maxJSONDepth + 63) / 64]uint64
+	return e.walk(dst, b, counts[:], kinds[:])
+}
+
+// walk appends the JSON of the msgpack value at the start of b and returns
+// the rest of b. It is iterative, so that a record nested maxJSONDepth
+// deep costs no call per level: counts[d] holds how many values the open
+// container at depth d still has to write, and bit d of kinds whether it
+// is a map. It returns errNeedDeeperStack when counts is full before
+// maxJSONDepth.
+func (e *jsonEncoder) walk(dst, b []byte, counts []uint32, kinds []uint64) (out, rest []byte, err error) {
+	depth := 0 // open containers
+	for {
+		// A value starts at b.
+		switch t := msgp.NextType(b); t {
+		case msgp.MapType, msgp.ArrayType:
+			if depth >= maxJSONDepth {
+				return nil, b, e.fail(b, fmt.Errorf("nesting deeper than %d levels", maxJSONDepth))
+			}
+			if depth == len(counts) {
+				return nil, b, errNeedDeeperStack
+			}
+			isMap := t == msgp.MapType
+			var n uint32
+			what := "array"
+			if isMap {
+				n, rest, err = msgp.ReadMapHeaderBytes(b)
+				what = "map"
+			} else {
+				n, rest, err = msgp.ReadArrayHeaderBytes(b)
+			}
+			if err != nil {
+				return nil, b, e.fail(b, cause(err, b, what))
+			}
+			b = rest
+			if n == 0 {
+				if isMap {
+					dst = append(dst, '{', '}')
+				} else {
+					dst = append(dst, '[', ']')
+				}
+				break // an empty container is a whole value
+			}
+			counts[depth] = n
+			w, bit := depth>>6, uint64(1)<<(depth&63)
+			if isMap {
+				kinds[w] |= bit
+				dst = append(dst, '{')
+				if dst, b, err = e.key(dst, b); err != nil {
+					return nil, b, err
+				}
+				dst = append(dst, ':')
+			} else {
+				kinds[w] &^= bit
+				dst = append(dst, '[')
+			}
+			depth++
+			continue
+		default:
+			if dst, b, err = e.value(dst, b); err != nil {
+				return nil, b, err
+			}
+		}
+
+		// A value ended: close the containers it completes, then go on
+		// to the next member or element, or return when nothing is open.
+		for depth > 0 {
+			d := depth - 1
+			isMap := kinds[d>>6]&(1<<(d&63)) != 0
+			if counts[d]--; counts[d] > 0 {
+				dst = append(dst, ',')
+				if isMap {
+					if dst, b, err = e.key(dst, b); err != nil {
+						return nil, b, err
+					}
+					dst = append(dst, ':')
+				}
+				break
+			}
+			if isMap {
+				dst = append(dst, '}')
+			} else {
+				dst = append(dst, ']')
+			}
+			depth--
+		}
+		if depth == 0 {
+			return dst, b, nil
+		}
+	}
+}
+
+// value appends the JSON of the msgpack value at the start of b, which is
+// not a map or an array, and returns the rest of b.
+func (e *jsonEncoder) value(dst, b []byte) (out, rest []byte, err error) {
 	t := msgp.NextType(b)
 	switch {
-	case t == msgp.MapType:
-		return e.object(dst, b, depth)
-	case t == msgp.ArrayType:
-		return e.array(dst, b, depth)
 	case t == msgp.StrType:
 		var s []byte
 		if s, rest, err = msgp.ReadStringZC(b); err == nil {
@@ -126,31 +237,6 @@ func (e *jsonEncoder) value(dst, b []byte, depth int) (out, rest []byte, err err
 	return nil, b, e.fail(b, cause(err, b, t.String()))
 }
 
-// object appends the msgpack map at the start of b as a JSON object.
-func (e *jsonEncoder) object(dst, b []byte, depth int) ([]byte, []byte, error) {
-	if depth > maxJSONDepth {
-		return nil, b, e.fail(b, fmt.Errorf("nesting deeper than %d levels", maxJSONDepth))
-	}
-	n, p, err := msgp.ReadMapHeaderBytes(b)
-	if err != nil {
-		return nil, b, e.fail(b, cause(err, b, "map"))
-	}
-	dst = append(dst, '{')
-	for i := uint32(0); i < n; i++ {
-		if i > 0 {
-			dst = append(dst, ',')
-		}
-		if dst, p, err = e.key(dst, p); err != nil {
-			return nil, p, err
-		}
-		dst = append(dst, ':')
-		if dst, p, err = e.value(dst, p, depth+1); err != nil {
-			return nil, p, err
-		}
-	}
-	return append(dst, '}'), p, nil
-}
-
 // key appends the map key at the start of b as a JSON string.
 func (e *jsonEncoder) key(dst, b []byte) (out, rest []byte, err error) {
 	switch msgp.NextType(b) {
@@ -162,33 +248,12 @@ func (e *jsonEncoder) key(dst, b []byte) (out, rest []byte, err error) {
 		return appendJSONString(dst, k), rest, nil
 	case msgp.IntType, msgp.UintType:
 		dst = append(dst, '"')
-		if dst, rest, err = e.value(dst, b, 0); err != nil {
+		if dst, rest, err = e.value(dst, b); err != nil {
 			return nil, b, err
 		}
 		return append(dst, '"'), rest, nil
 	}
 	return nil, b, e.fail(b, wrongType(b, "map key (str, bin or integer)"))
-}
-
-// array appends the msgpack array at the start of b as a JSON array.
-func (e *jsonEncoder) array(dst, b []byte, depth int) ([]byte, []byte, error) {
-	if depth > maxJSONDepth {
-		return nil, b, e.fail(b, fmt.Errorf("nesting deeper than %d levels", maxJSONDepth))
-	}
-	n, p, err := msgp.ReadArrayHeaderBytes(b)
-	if err != nil {
-		return nil, b, e.fail(b, cause(err, b, "array"))
-	}
-	dst = append(dst, '[')
-	for i := uint32(0); i < n; i++ {
-		if i > 0 {
-			dst = append(dst, ',')
-		}
-		if dst, p, err = e.value(dst, p, depth+1); err != nil {
-			return nil, p, err
-		}
-	}
-	return append(dst, ']'), p, nil
 }
 
 // ext appends the ext value at the start of b (see AppendJSON for the forms).

@@ -86,7 +86,7 @@ func TestAppendJSONErrors(t *testing.T) {
 		{"truncated map", cat(mapHdr(32, 2), s("a")), "chunk: at offset 7: record: truncated: the data ends inside a msgpack object"},
 		{"missing key", mapHdr(fix, 1), "chunk: at offset 1: record: truncated: the data ends inside a msgpack object"},
 		{"event time nanoseconds", fixext8Time(1, 1e9), "chunk: at offset 0: record: event time with 1000000000 nanoseconds"},
-		{"too deep", deep(maxJSONDepth + 1), "chunk: at offset 10000: record: nesting deeper than 10000 levels"},
+		{"too deep", deep(maxJSONDepth + 1), "chunk: at offset 10001: record: nesting deeper than 10001 levels"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -103,10 +103,13 @@ func TestAppendJSONErrors(t *testing.T) {
 			}
 		})
 	}
-	// Exactly the limit is fine, and encoding/json reads it back.
+	// Exactly the limit is fine; encoding/json reads back one level less.
 	got, err := AppendJSON(nil, deep(maxJSONDepth))
-	if err != nil || !json.Valid(got) {
-		t.Errorf("depth %d: %v, valid %v", maxJSONDepth, err, json.Valid(got))
+	if err != nil || len(got) != 2*maxJSONDepth {
+		t.Errorf("depth %d: %v, %d bytes", maxJSONDepth, err, len(got))
+	}
+	if got, err := AppendJSON(nil, deep(maxJSONDepth-1)); err != nil || !json.Valid(got) {
+		t.Errorf("depth %d: %v, valid %v", maxJSONDepth-1, err, json.Valid(got))
 	}
 }
 

@@ -7,21 +7,36 @@
 //
 // # Outcomes
 //
+// Every record of a chunk ends in exactly one of three places: its stage
+// topic (the policy keeps it), the dead-letter topic (it cannot be read: the
+// record as it was read, with a reason naming where it was and what is
+// wrong), or nowhere because the policy drops it. The dead-lettered events
+// go in the same Deliver call as the kept ones, in chunk order.
+//
 // Flush reports one [Outcome] per chunk:
 //
-//   - [Delivered]: every kept event was acknowledged (or handled as the sink is
-//     configured to handle undeliverable events). Malformed events and events
-//     the policy drops never fail a chunk: they are counted and logged.
+//   - [Delivered]: every event was acknowledged (or handled as the sink is
+//     configured to handle undeliverable events). A malformed event never
+//     fails a chunk: it is dead-lettered, counted and logged.
 //   - [Retry]: the sink failed for a reason that can pass (broker down, leader
-//     election, the deadline of one flush). The same chunk is worth trying
-//     again; the kept events are produced again then.
+//     election, the deadline of one flush), or the flush panicked outside
+//     the filtering of an event. The same chunk is worth trying again; its
+//     events are produced again then.
 //   - [Failed]: retrying the chunk cannot help: its msgpack framing broke part
-//     way. The events read before the break are delivered first, and Failed
-//     is reported only once they are, so that nothing readable is lost and
-//     the host's own error counters show that the tail of the chunk was. A
-//     sink error never fails a chunk, even one retrying cannot fix (refused
-//     credentials): dropping audit events for a configuration mistake would
-//     lose them, so the chunk is retried, bounded by the host's retry limit.
+//     way. The events read before the break are delivered first, and the
+//     bytes from the break on dead-lettered as one message; Failed is
+//     reported only once they are, so that nothing is lost silently and the
+//     host's own error counters show the broken chunk. A sink error never
+//     fails a chunk, even one retrying cannot fix (refused credentials):
+//     dropping audit events for a configuration mistake would lose them, so
+//     the chunk is retried, bounded by the host's retry limit.
+//
+// # Panics
+//
+// A panic while filtering one event dead-letters that event (reason
+// "panic: <value>", the stack in the log) and the chunk goes on; a panic
+// elsewhere in a flush makes it Retry. Goroutines the pipeline starts
+// recover too: a panic on them would end the host process.
 //
 // # Memory
 //

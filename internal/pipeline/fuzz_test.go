@@ -12,7 +12,8 @@ import (
 //   - it never panics;
 //   - with a sink that always succeeds the outcome is Delivered, or Failed
 //     for a chunk whose framing breaks, never Retry;
-//   - every record is accounted for once: events = kept + dropped + malformed;
+//   - every record is accounted for once: events = kept + dropped + malformed,
+//     and the malformed ones and an unreadable tail are dead-lettered;
 //   - nothing handed to the sink points into the chunk;
 //   - filtered in parts, the chunk gives the sink the same events in the
 //     same order, with the same outcome and counters.
@@ -45,7 +46,10 @@ func FuzzFlush(f *testing.F) {
 		if out == Retry || (out == Failed) != (st.Unreadable == 1) {
 			t.Fatalf("unexpected outcome %s with stats %+v", out, st)
 		}
-		if st.Events != st.Kept+st.Dropped+st.Malformed || st.Delivered != st.Kept {
+		// Every record is kept, dropped by the policy or dead-lettered, and
+		// so is an unreadable tail.
+		if st.Events != st.Kept+st.Dropped+st.Malformed || st.Delivered != st.Kept ||
+			st.DeadLettered != st.Malformed+st.Unreadable || st.EventPanics != 0 {
 			t.Fatalf("records not accounted for: %+v", st)
 		}
 		if fs.aliased {

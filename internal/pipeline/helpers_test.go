@@ -130,6 +130,7 @@ func (c *chunkBuilder) groupMarker(start bool) *chunkBuilder {
 type delivered struct {
 	value, auditID, verb, user, namespace, resource string
 	stage, level                                    string
+	deadLetter                                      string
 }
 
 // fakeSink records what it is given and answers with deliver's result.
@@ -174,9 +175,23 @@ func (f *fakeSink) Deliver(ctx context.Context, events []sink.Event) (sink.Resul
 	defer f.mu.Unlock()
 	for _, e := range events {
 		f.got = append(f.got, delivered{string(e.Value), string(e.AuditID), string(e.Verb),
-			string(e.User), string(e.Namespace), string(e.Resource), e.Stage, e.Level})
+			string(e.User), string(e.Namespace), string(e.Resource), e.Stage, e.Level, e.DeadLetter})
 	}
-	return sink.Result{Acked: len(events)}, nil
+	return resultOf(events), nil
+}
+
+// resultOf is the Result of a sink that takes every event: to the
+// dead-letter topic those that ask for it.
+func resultOf(events []sink.Event) sink.Result {
+	var r sink.Result
+	for _, e := range events {
+		if e.DeadLetter != "" {
+			r.DeadLettered++
+		} else {
+			r.Acked++
+		}
+	}
+	return r
 }
 
 func (f *fakeSink) Close(context.Context) error {

@@ -48,6 +48,10 @@ type Config struct {
 	// LogKey is the record key holding the raw audit line (tail without a
 	// parser). Records without it are taken as parsed events. Default "log".
 	LogKey string
+	// PathKey is the record key naming the file a record was read from
+	// (tail's Path_Key), quoted in the reason of a dead-lettered event.
+	// Empty: none.
+	PathKey string
 	// FlushTimeout bounds the Deliver call of one flush, so that a flush
 	// never blocks its caller (Fluent Bit's engine thread, with workers 0)
 	// for longer. Default 30s.
@@ -65,6 +69,12 @@ type Config struct {
 	// every chunk on the flush's own goroutine. Default
 	// DefaultFilterParallelism.
 	FilterParallelism int
+
+	// CutUnreadableBodies leaves out of a dead-lettered line everything
+	// from its first requestObject or responseObject on. Set it when the
+	// processor redacts secrets: a line it could not read (cut short by a
+	// crash, say) may still hold a Secret's body, which redaction never saw.
+	CutUnreadableBodies bool
 
 	Log *Logger
 	// SinkSummary, if set, appends the sink's own counters (per topic) to the
@@ -119,7 +129,7 @@ func New(cfg Config) (*Pipeline, error) {
 		cfg.LogInterval = DefaultLogInterval
 	}
 	p := &Pipeline{cfg: cfg, minPartBytes: defaultMinPartBytes, limit: ratelimit.New[cause](cfg.LogInterval)}
-	p.pool.New = func() any { return &scratch{proc: cfg.NewProcessor()} }
+	p.pool.New = func() any { return &scratch{proc: cfg.NewProcessor(), cutBodies: cfg.CutUnreadableBodies} }
 	if cfg.SummaryInterval > 0 {
 		p.stopSummary = make(chan struct{})
 		p.summaryDone = make(chan struct{})
@@ -129,10 +139,14 @@ func New(cfg Config) (*Pipeline, error) {
 }
 
 // Flush reads the chunk in data, filters its events and delivers the kept
-// ones, and reports what became of the chunk (see the package doc). It
-// returns within about FlushTimeout. data is only read, and not referenced
-// once Flush returns.
-func (p *Pipeline) Flush(data []byte) Outcome {
+// ones, and those it cannot read to the dead-letter topic, and reports what
+// became of the chunk (see the package doc). It returns within about
+// FlushTimeout. data is only read, and not referenced once Flush returns.
+func (p *Pipeline) Flush(data []byte) Outcome { return p.FlushFrom(data, nil) }
+
+// FlushFrom is Flush with where naming the origin of the chunk's events in
+// the reasons of the dead-lettered ones (nil: their index in the chunk).
+func (p *Pipeline) FlushFrom(data []byte, where Locator) (out Outcome) {
 	p.mu.RLock()
 	defer p.mu.RUnlock()
 	if p.closed {
@@ -143,16 +157,22 @@ func (p *Pipeline) Flush(data []byte) Outcome {
 	}
 	s := p.pool.Get().(*scratch)
 	defer p.put(s)
+	s.where = where
 
 	var t tally
+	defer func() {
+		if v := recover(); v != nil {
+			out = p.flushPanicked(&t, v)
+		}
+	}()
 	readErr := p.readChunk(s, data, &t)
-	out := Delivered
-	if t.kept > 0 {
+	out = Delivered
+	if len(s.kept) > 0 || len(s.parts) > 0 {
 		out = p.deliver(s, &t)
 	}
 	if readErr != nil && out == Delivered {
-		// The readable events are delivered; the rest of the chunk would be
-		// just as unreadable on a retry.
+		// The readable events are delivered, and the unreadable rest of the
+		// chunk dead-lettered; a retry would not read more of it.
 		out = Failed
 	}
 	switch out {
@@ -180,6 +200,9 @@ func (p *Pipeline) put(s *scratch) {
 // the broker competes for the same CPUs the overlap would use).
 func (p *Pipeline) deliver(s *scratch, t *tally) Outcome {
 	events := s.buildEvents()
+	if len(events) == 0 {
+		return Delivered // every event of the chunk was dropped by the policy
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), p.cfg.FlushTimeout)
 	res, err := p.cfg.Sink.Deliver(ctx, events)
 	cancel()
@@ -213,19 +236,21 @@ func (p *Pipeline) retryable(err error) bool {
 	return p.cfg.IsRetryable != nil && p.cfg.IsRetryable(err)
 }
 
-// note logs one occurrence of c, rate-limited; err may be nil.
-func (p *Pipeline) note(c cause, err error) {
+// note logs one occurrence of c, rate-limited; err may be nil. It reports
+// whether it wrote a line.
+func (p *Pipeline) note(c cause, err error) bool {
 	n, ok := p.limit.Allow(c, 1, time.Now())
 	if !ok {
-		return
+		return false
 	}
 	suppressed := n - 1 // this occurrence is the line itself
 	lv := LevelWarn
-	if c == causeUnreadable || c == causeDeliverFailed {
+	switch c {
+	case causeUnreadable, causeDeliverFailed, causeEventPanic, causeFlushPanic, causeSummaryPanic:
 		lv = LevelError
 	}
 	if !p.cfg.Log.Enabled(lv) {
-		return
+		return false
 	}
 	msg := causeNames[c]
 	if err != nil {
@@ -235,6 +260,7 @@ func (p *Pipeline) note(c cause, err error) {
 		msg += fmt.Sprintf(" (and %d more since the last such message)", suppressed)
 	}
 	p.cfg.Log.logf(lv, "%s", []any{msg})
+	return true
 }
 
 // Stats returns the pipeline's counters.
@@ -262,7 +288,7 @@ func (p *Pipeline) Close(ctx context.Context) error {
 			close(p.stopSummary)
 			<-p.summaryDone
 		}
-		p.logSummary()
+		p.safeSummary()
 		p.closeErr = p.cfg.Sink.Close(ctx)
 	})
 	return p.closeErr

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"strings"
 	"sync"
 	"testing"
@@ -86,13 +87,19 @@ func TestFlushRecordFormats(t *testing.T) {
 	f("v1 parsed wide headers", false, true, true)
 }
 
+// TestFlushSurvivesBadEvents: a record or event that cannot be read goes to
+// the dead-letter topic as it was read, in chunk order between the good
+// events, with a reason naming where it was and what is wrong; it is
+// counted as malformed, logged once per interval, and never fails the chunk.
 func TestFlushSurvivesBadEvents(t *testing.T) {
 	fs := &fakeSink{}
 	p, logs := newTestPipeline(t, fs, nil)
 	c := &chunkBuilder{v2: true}
-	c.raw(auditLine(1, "ResponseComplete", "alice", "get", "default", "pods"))
+	good1 := auditLine(1, "ResponseComplete", "alice", "get", "default", "pods")
+	c.raw(good1)
+	cut := `{"kind":"Event","level":"Metadata"`
 	for range 50 {
-		c.raw(`{"kind":"Event","level":"Metadata"`) // cut JSON
+		c.raw(cut)
 	}
 	c.raw(`not json at all`)
 	// A record whose log value is a number is taken as a parsed event,
@@ -101,20 +108,40 @@ func TestFlushSurvivesBadEvents(t *testing.T) {
 	c.mapHdr(1)
 	c.str("log")
 	c.b = append(c.b, 0x07)
-	c.raw(auditLine(2, "ResponseComplete", "alice", "get", "default", "pods"))
+	good2 := auditLine(2, "ResponseComplete", "alice", "get", "default", "pods")
+	c.raw(good2)
 
 	if out := p.Flush(c.b); out != Delivered {
 		t.Fatalf("unexpected outcome %s; want delivered", out)
 	}
-	if n := len(fs.events()); n != 2 {
-		t.Fatalf("unexpected delivered count %d; want 2", n)
+	got := fs.events()
+	if len(got) != 54 {
+		t.Fatalf("%d events handed to the sink; want 54 (2 kept, 52 dead-lettered)", len(got))
 	}
-	if st := p.Stats(); st.Malformed != 52 || st.Events != 54 {
+	if got[0].value != good1 || got[0].deadLetter != "" || got[53].value != good2 || got[53].deadLetter != "" {
+		t.Fatalf("the good events are not first and last, as in the chunk: %+v, %+v", got[0], got[53])
+	}
+	for i := 1; i <= 50; i++ {
+		if got[i].value != cut || got[i].stage != "" || !strings.HasPrefix(got[i].deadLetter, fmt.Sprintf("record %d of the chunk: ", i)) {
+			t.Fatalf("event %d: %+v; want the cut line as read, dead-lettered with its index", i, got[i])
+		}
+	}
+	if got[51].value != "not json at all" || !strings.Contains(got[51].deadLetter, "record 51 of the chunk: ") {
+		t.Fatalf("event 51: %+v", got[51])
+	}
+	if got[52].value != `{"log":7}` || !strings.HasSuffix(got[52].deadLetter, "(the message is the parsed record re-encoded as JSON)") {
+		t.Fatalf("event 52: %+v; want the record as JSON, and the reason saying so", got[52])
+	}
+	st := p.Stats()
+	if st.Malformed != 52 || st.Events != 54 || st.DeadLettered != 52 || st.Delivered != 2 || st.Parsed != 1 {
 		t.Fatalf("unexpected stats %+v", st)
 	}
 	// Rate limiting: one line for the cause, the rest counted.
 	if n := strings.Count(logs.String(), "malformed audit event"); n != 1 {
 		t.Fatalf("malformed events logged %d times; want once:\n%s", n, logs)
+	}
+	if !strings.Contains(logs.String(), "malformed audit event: record 1 of the chunk: ") {
+		t.Fatalf("the line does not say which record:\n%s", logs)
 	}
 	p.logSummary()
 	if !strings.Contains(logs.String(), "malformed audit event: 51 more since the last such message") {
@@ -122,22 +149,32 @@ func TestFlushSurvivesBadEvents(t *testing.T) {
 	}
 }
 
+// TestFlushUnreadableChunk: the events before a break in the framing are
+// delivered, the bytes from the break on go to the dead-letter topic as one
+// message, and the flush fails (a retry would not read more).
 func TestFlushUnreadableChunk(t *testing.T) {
-	f := func(name string, data []byte, wantDelivered int) {
+	f := func(name string, data []byte, wantDelivered, breakAt int) {
 		t.Run(name, func(t *testing.T) {
 			fs := &fakeSink{}
 			p, logs := newTestPipeline(t, fs, nil)
 			if out := p.Flush(data); out != Failed {
 				t.Fatalf("unexpected outcome %s; want failed", out)
 			}
-			if n := len(fs.events()); n != wantDelivered {
-				t.Fatalf("unexpected delivered count %d; want %d", n, wantDelivered)
+			got := fs.events()
+			if len(got) != wantDelivered+1 {
+				t.Fatalf("unexpected delivered count %d; want %d and the tail", len(got), wantDelivered)
 			}
-			if st := p.Stats(); st.Unreadable != 1 || st.Failures != 1 {
+			tail := got[len(got)-1]
+			if tail.value != string(data[breakAt:]) || !strings.HasPrefix(tail.deadLetter, fmt.Sprintf("unreadable chunk tail at byte %d: chunk: ", breakAt)) {
+				t.Fatalf("tail %q, reason %q; want bytes %d on", tail.value, tail.deadLetter, breakAt)
+			}
+			lost := len(data) - breakAt
+			if st := p.Stats(); st.Unreadable != 1 || st.Failures != 1 || st.UnreadableBytes != uint64(lost) || st.DeadLettered != 1 {
 				t.Fatalf("unexpected stats %+v", st)
 			}
-			if !strings.Contains(logs.String(), "[error] [output:auditstream:test.0] unreadable chunk: chunk: ") {
-				t.Fatalf("no error line:\n%s", logs)
+			want := fmt.Sprintf("[error] [output:auditstream:test.0] unreadable chunk: the last %d of its %d bytes, from byte %d, cannot be read as events", lost, len(data), breakAt)
+			if !strings.Contains(logs.String(), want) {
+				t.Fatalf("no error line %q:\n%s", want, logs)
 			}
 		})
 	}
@@ -146,9 +183,9 @@ func TestFlushUnreadableChunk(t *testing.T) {
 	good.raw(auditLine(2, "ResponseComplete", "alice", "get", "default", "pods"))
 	whole := len(good.b)
 	good.raw(auditLine(3, "ResponseComplete", "alice", "get", "default", "pods"))
-	f("truncated in the third event", good.b[:whole+40], 2)
-	f("invalid byte after two events", append(good.b[:whole:whole], 0xc1), 2)
-	f("garbage", []byte{0xc1, 0xff, 0x00, 0x13}, 0)
+	f("truncated in the third event", good.b[:whole+40], 2, whole)
+	f("invalid byte after two events", append(good.b[:whole:whole], 0xc1), 2, whole)
+	f("garbage", []byte{0xc1, 0xff, 0x00, 0x13}, 0, 0)
 }
 
 func TestFlushDeliveryFailures(t *testing.T) {
@@ -277,7 +314,8 @@ func TestSummaryLine(t *testing.T) {
 	p.Flush((&chunkBuilder{v2: true}).raw(auditLine(1, "ResponseComplete", "alice", "get", "default", "pods")).b)
 	time.Sleep(100 * time.Millisecond)
 	want := "[ info] [output:auditstream:test.0] summary: chunks=1 events=1 kept=1 dropped_by_policy=0 malformed=0 " +
-		"parsed_records=0 delivered=1 retried_flushes=0 failed_flushes=0 unreadable_chunks=0 dead_lettered=0 dropped_undeliverable=0 sent{k8s-audit.ResponseComplete}=1"
+		"parsed_records=0 delivered=1 retried_flushes=0 failed_flushes=0 unreadable_chunks=0 dead_lettered=0 dropped_undeliverable=0 " +
+		"unreadable_bytes=0 event_panics=0 flush_panics=0 sent{k8s-audit.ResponseComplete}=1"
 	if !strings.Contains(logs.String(), want) {
 		t.Fatalf("no summary line %q in\n%s", want, logs)
 	}

@@ -13,6 +13,9 @@ import (
 type tally struct {
 	events, parsed, kept, dropped, malformed uint64
 	delivered, retries, failures, unreadable uint64
+	// lostBytes are the bytes of unreadable chunk tails; eventPanics and
+	// flushPanics count recovered panics (bugs).
+	lostBytes, eventPanics, flushPanics uint64
 	// deadLettered and sinkDropped are events the sink sent to the
 	// dead-letter topic, or dropped for want of one.
 	deadLettered, sinkDropped uint64
@@ -30,6 +33,9 @@ func (p *Pipeline) add(t *tally) {
 	c.retries.Add(t.retries)
 	c.failures.Add(t.failures)
 	c.unreadable.Add(t.unreadable)
+	c.lostBytes.Add(t.lostBytes)
+	c.eventPanics.Add(t.eventPanics)
+	c.flushPanics.Add(t.flushPanics)
 	c.deadLettered.Add(t.deadLettered)
 	c.sinkDropped.Add(t.sinkDropped)
 }
@@ -44,19 +50,43 @@ func (t *tally) merge(o *tally) {
 	t.retries += o.retries
 	t.failures += o.failures
 	t.unreadable += o.unreadable
+	t.lostBytes += o.lostBytes
+	t.eventPanics += o.eventPanics
+	t.flushPanics += o.flushPanics
 	t.deadLettered += o.deadLettered
 	t.sinkDropped += o.sinkDropped
 }
 
 // read walks the rest of the chunk s.reader was given and collects its kept
-// events into s. It returns the framing error that ended the walk early, if
-// any: the events before it are collected, the rest of the chunk cannot be
-// read.
+// events into s, and what cannot be read for the dead-letter topic, in chunk
+// order. It returns the framing error that ended the walk early, if any: the
+// events before it are collected, and so are the unreadable remaining bytes,
+// as one dead-letter message.
 func (p *Pipeline) read(s *scratch, t *tally) error {
 	for {
+		// readGuarded returns early only after a panic while filtering an
+		// event, which it dead-lettered: the walk goes on after it.
+		if done, err := p.readGuarded(s, t); done {
+			return err
+		}
+	}
+}
+
+// readGuarded is the walk of read, with one recover for all its events: a
+// defer per event would cost every event, a panic is rare. What the
+// recovery needs of the event being filtered is in s.current.
+func (p *Pipeline) readGuarded(s *scratch, t *tally) (done bool, err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			p.eventPanicked(s, t, v) // panics again if no event was being filtered
+			done, err = false, nil
+		}
+	}()
+	for {
+		from := s.reader.Offset()
 		rec, err := s.reader.Next()
 		if errors.Is(err, io.EOF) {
-			return nil
+			return true, nil
 		}
 		if err != nil {
 			var ce *chunk.Error
@@ -64,46 +94,52 @@ func (p *Pipeline) read(s *scratch, t *tally) error {
 				// Well-formed msgpack but not an event: skip just this one.
 				t.events++
 				t.malformed++
-				p.note(causeBadRecord, err)
+				p.deadLetterRecord(s, from, ce)
 				continue
 			}
 			t.unreadable++
-			p.note(causeUnreadable, err)
-			return err
+			p.deadLetterTail(s, t, err)
+			return true, err
 		}
 		t.events++
+		s.current = filtering{body: rec.Body, arena: len(s.arena), kept: len(s.kept)}
 		p.event(s, rec.Body, t)
+		s.current = filtering{}
 	}
 }
 
-// event filters one record and, if the policy keeps it, adds it to s.kept.
+// event filters one record and, if the policy keeps it, adds it to s.kept;
+// a record or event it cannot read goes to s.kept for the dead-letter topic.
+// The counters of t are only touched once nothing more can fail, so that a
+// panic (readGuarded) leaves them as they were.
 func (p *Pipeline) event(s *scratch, body []byte, t *tally) {
 	// Fast path: tail without a parser puts the raw line under the log key,
 	// and the policy engine reads it in place.
 	line, inChunk, err := chunk.LookupString(body, p.cfg.LogKey)
 	if err != nil && !errors.Is(err, chunk.ErrNotString) {
-		t.malformed++
-		p.note(causeBadRecord, err)
+		p.deadLetterBody(s, t, body, causeBadRecord, err)
 		return
 	}
-	if !inChunk || err != nil {
+	parsed := !inChunk || err != nil
+	if parsed {
 		inChunk = false
 		// A parsed record: the event is the record itself.
 		if s.json, err = chunk.AppendJSON(s.json[:0], body); err != nil {
-			t.malformed++
-			p.note(causeBadRecord, err)
+			p.deadLetterBody(s, t, body, causeBadRecord, err)
 			return
 		}
 		line = s.json
-		t.parsed++
 	}
 
 	start := len(s.arena)
+	s.current.line = line
 	arena, view, res, err := s.proc.AppendEventOrView(s.arena, line)
+	if parsed {
+		t.parsed++
+	}
 	if err != nil {
 		s.arena = arena[:start]
-		t.malformed++
-		p.note(causeBadEvent, err)
+		p.deadLetterLine(s, t, body, line, inChunk, causeBadEvent, err)
 		return
 	}
 	s.arena = arena
@@ -111,7 +147,6 @@ func (p *Pipeline) event(s *scratch, body []byte, t *tally) {
 		t.dropped++
 		return
 	}
-	t.kept++
 	k := kept{stage: res.Stage.String(), level: res.Level.String()}
 	switch {
 	case view == nil:
@@ -140,4 +175,5 @@ func (p *Pipeline) event(s *scratch, body []byte, t *tally) {
 		k.resource = s.appendField(f.Attrs.Resource)
 	}
 	s.kept = append(s.kept, k)
+	t.kept++
 }

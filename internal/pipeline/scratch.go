@@ -1,7 +1,9 @@
 package pipeline
 
 import (
+	"math"
 	"sync"
+	"unsafe"
 
 	"github.com/auditstream/auditstream/internal/chunk"
 	"github.com/auditstream/auditstream/sink"
@@ -13,32 +15,65 @@ import (
 const (
 	maxPooledBytes  = 16 << 20
 	maxPooledEvents = 64 << 10
+	// maxPooledProcessorBytes bounds what a pooled policy processor keeps
+	// of its own scratch: it grows to about six times the longest
+	// requestURI it read (9 MB for one 1 MB URI), where an ordinary event
+	// needs a few KB.
+	maxPooledProcessorBytes = 1 << 20
 )
+
+// scratchReleaser is a Processor that can drop its large buffers
+// (*filter.Processor is one).
+type scratchReleaser interface {
+	ReleaseScratch(limit int) (retained int)
+}
 
 // span is a [lo, hi) range of the arena.
 type span struct{ lo, hi int }
 
 func (s span) of(b []byte) []byte { return b[s.lo:s.hi:s.hi] }
 
-// kept is one kept event while the chunk is being read: its parts are spans,
-// not slices, because the arena may move as it grows. An event kept as it
-// was logged is view, a slice of the chunk, and value is unused.
+// kept is one event for the sink while the chunk is being read: its parts
+// are spans, not slices, because the arena may move as it grows. An event
+// kept as it was logged is view, a slice of the chunk, and value is unused.
+// An event that could not be read (deadLetter is why) is kept too, for the
+// dead-letter topic, as it was read: only its value is set.
 type kept struct {
 	value, auditID, verb, user, namespace, resource span
 	view                                            []byte
 	stage, level                                    string
+	deadLetter                                      string
+}
+
+// filtering is the event a scratch is filtering: its record, its line once
+// found, and the lengths of the arena and of kept before it, to undo what a
+// panic left half done.
+type filtering struct {
+	body, line  []byte
+	arena, kept int
 }
 
 // scratch is the memory of one Flush: a policy processor, a chunk reader and
 // the buffers that hold what is handed to the sink. It is used by one flush
 // at a time and goes back to the pipeline's pool afterwards.
 type scratch struct {
-	proc   Processor
-	reader chunk.Reader
-	arena  []byte // rewritten events and copies of their fields
-	json   []byte // a parsed record re-encoded as JSON (slow path)
-	kept   []kept
-	events []sink.Event
+	proc Processor
+	// cutBodies is Config.CutUnreadableBodies.
+	cutBodies bool
+	reader    chunk.Reader
+	// data is what reader reads (a view of the chunk, or of a part's share
+	// of it): a dead-lettered record is a view into it.
+	data []byte
+	// where names the origin of a chunk's event by its index (the flush's
+	// Locator), for dead-letter reasons; nil names events by index alone.
+	where Locator
+	// current is the event being filtered, for the recovery from a panic
+	// while filtering it; zero between events.
+	current filtering
+	arena   []byte // rewritten events and copies of their fields
+	json    []byte // a parsed record re-encoded as JSON (slow path)
+	kept    []kept
+	events  []sink.Event
 
 	// parts are the scratches of the other parts of a chunk filtered in
 	// parts (readChunk), in chunk order; cuts is where they start, wg waits
@@ -87,6 +122,8 @@ func (s *scratch) appendEvents(events []sink.Event) []sink.Event {
 			User:      k.user.of(a),
 			Namespace: k.namespace.of(a),
 			Resource:  k.resource.of(a),
+
+			DeadLetter: k.deadLetter,
 		})
 	}
 	return events
@@ -96,6 +133,10 @@ func (s *scratch) appendEvents(events []sink.Event) []sink.Event {
 // reference into the last chunk.
 func (s *scratch) reset() {
 	s.reader.Reset(nil)
+	s.data, s.where, s.current = nil, nil, filtering{}
+	if r, ok := s.proc.(scratchReleaser); ok {
+		r.ReleaseScratch(maxPooledProcessorBytes)
+	}
 	if cap(s.arena) > maxPooledBytes {
 		s.arena = nil
 	}
@@ -115,4 +156,15 @@ func (s *scratch) reset() {
 	s.tally, s.readErr, s.panicked = tally{}, nil, nil
 	clear(s.events[:cap(s.events)])
 	s.events = s.events[:0]
+}
+
+// footprint returns the bytes the scratch's buffers hold, its processor's
+// included when it can tell.
+func (s *scratch) footprint() int {
+	n := cap(s.arena) + cap(s.json) +
+		cap(s.kept)*int(unsafe.Sizeof(kept{})) + cap(s.events)*int(unsafe.Sizeof(sink.Event{}))
+	if r, ok := s.proc.(scratchReleaser); ok {
+		n += r.ReleaseScratch(math.MaxInt)
+	}
+	return n
 }

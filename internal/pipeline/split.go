@@ -38,6 +38,7 @@ func (p *Pipeline) readChunk(s *scratch, data []byte, t *tally) error {
 	cuts := p.split(s, data)
 	if len(cuts) == 0 {
 		s.reader.Reset(data)
+		s.data = data
 		return p.read(s, t)
 	}
 	defer s.wg.Wait()
@@ -50,10 +51,12 @@ func (p *Pipeline) readChunk(s *scratch, data []byte, t *tally) error {
 		s.parts = append(s.parts, part)
 		part.reader.Reset(data[:to])
 		part.reader.Seek(c.off, c.events)
+		part.data, part.where = data[:to], s.where
 		s.wg.Add(1)
 		go p.readPart(part, &s.wg)
 	}
 	s.reader.Reset(data[:cuts[0].off])
+	s.data = data[:cuts[0].off]
 	err := p.read(s, t)
 	s.wg.Wait()
 	for _, part := range s.parts {

@@ -1,15 +1,12 @@
 package pipeline
 
 import (
-	"bytes"
 	"context"
-	"fmt"
 	"reflect"
 	"strings"
 	"sync/atomic"
 	"testing"
 
-	"github.com/auditstream/auditstream/filter"
 	"github.com/auditstream/auditstream/sink"
 )
 
@@ -176,55 +173,5 @@ func TestSplitOneCutPerEvent(t *testing.T) {
 	c.raw(auditLine(1, "ResponseComplete", "alice", "get", "default", "pods"))
 	if cuts := p.split(s, c.b); len(cuts) != 1 || cuts[0].events != 1 {
 		t.Fatalf("cuts %v; want one, after the first event", cuts)
-	}
-}
-
-// panicky is a processor that panics on a line holding "boom".
-type panicky struct{ Processor }
-
-func (p panicky) AppendEventOrView(dst, line []byte) ([]byte, []byte, filter.Result, error) {
-	if bytes.Contains(line, []byte("boom")) {
-		panic("boom")
-	}
-	return p.Processor.AppendEventOrView(dst, line)
-}
-
-// TestSplitPanicReachesTheFlush: a panic while filtering a part, on the
-// flush's goroutine or another, comes out of Flush on the caller's goroutine
-// (where the plugin's exports recover it) and only once every part is done.
-func TestSplitPanicReachesTheFlush(t *testing.T) {
-	pol := compilePolicy(t)
-	for _, where := range []string{"first part", "last part"} {
-		t.Run(where, func(t *testing.T) {
-			c := mixedChunk(300)
-			boom := strings.Replace(auditLine(9999, "ResponseComplete", "alice", "get", "default", "pods"), "alice", "boom", 1)
-			if where == "first part" {
-				c = (&chunkBuilder{v2: true}).raw(boom)
-				c.b = append(c.b, mixedChunk(300).b...)
-			} else {
-				c.raw(boom)
-			}
-			var made countedProcessors
-			p, _ := newTestPipeline(t, &fakeSink{}, func(cfg *Config) {
-				cfg.NewProcessor = func() Processor { return panicky{pol.NewProcessor()} }
-				made.wrap(cfg)
-			})
-			p.minPartBytes = 1
-			got := func() (v any) {
-				defer func() { v = recover() }()
-				p.Flush(c.b)
-				return nil
-			}()
-			if got == nil || !strings.Contains(fmt.Sprint(got), "boom") {
-				t.Fatalf("Flush returned, or panicked with %v; want the part's panic", got)
-			}
-			if made.parts() == 0 {
-				t.Fatal("the chunk was read in one piece")
-			}
-			// The pipeline still works: the scratches went back whole.
-			if out := p.Flush(mixedChunk(50).b); out != Delivered {
-				t.Fatalf("the next flush: %s", out)
-			}
-		})
 	}
 }

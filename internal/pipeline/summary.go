@@ -9,7 +9,7 @@ func (p *Pipeline) summaryLoop(every time.Duration) {
 	for {
 		select {
 		case <-t.C:
-			p.logSummary()
+			p.safeSummary()
 		case <-p.stopSummary:
 			return
 		}

@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime/debug"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/auditstream/auditstream/filter"
@@ -35,6 +37,12 @@ func Build(s *Settings, log *pipeline.Logger) (*Built, error) {
 		return nil, fmt.Errorf("%s: %w", KeyPolicyFile, err)
 	}
 	log.Infof("%s %s: %d rules", KeyPolicyFile, s.PolicyFile, pol.NumRules())
+	pol = pol.WithRedaction(s.Redaction)
+	if r := s.Redaction; r != nil {
+		log.Infof("%s on, %s %s: %s", KeyRedact, KeyRedactMode, r.Mode(), strings.Join(r.Fields(), "; "))
+	} else {
+		log.Warnf("%s off: secrets in the bodies the policy keeps are sent as logged", KeyRedact)
+	}
 	for i := range pol.NumRules() {
 		log.Debugf("  %s", pol.DescribeRule(i))
 	}
@@ -48,18 +56,21 @@ func Build(s *Settings, log *pipeline.Logger) (*Built, error) {
 		Sink:              snk,
 		IsRetryable:       sink.IsRetryable,
 		LogKey:            s.LogKey,
+		PathKey:           s.PathKey,
 		FlushTimeout:      s.Sink.DeliveryTimeout + FlushMargin,
 		SummaryInterval:   s.SummaryInterval,
 		FilterParallelism: s.FilterParallelism,
 		MessageKey:        s.Sink.MessageKey,
-		Log:               log,
-		SinkSummary:       func(b []byte) []byte { return appendSinkStats(b, snk.Stats()) },
+		// Redaction cannot look into a line that does not parse.
+		CutUnreadableBodies: s.Redaction != nil,
+		Log:                 log,
+		SinkSummary:         func(b []byte) []byte { return appendSinkStats(b, snk.Stats()) },
 	})
 	if err != nil {
 		_ = snk.Close(context.Background()) // it never connected: nothing to flush or report
 		return nil, err
 	}
-	return startCheck(p, snk, log), nil
+	return startCheck(p, snk, snk.Check, log), nil
 }
 
 // checkTimeout bounds the start-up check of the brokers.
@@ -69,12 +80,21 @@ const checkTimeout = 10 * time.Second
 // so that unreachable brokers, refused credentials or missing topics show
 // in the log at start, not only at the first flush, without blocking
 // Fluent Bit's init.
-func startCheck(p *pipeline.Pipeline, snk *sink.Sink, log *pipeline.Logger) *Built {
+// check is snk.Check, or a fake in tests.
+func startCheck(p *pipeline.Pipeline, snk *sink.Sink, check func(context.Context) error, log *pipeline.Logger) *Built {
 	ctx, cancel := context.WithTimeout(context.Background(), checkTimeout)
 	c := &Built{Pipeline: p, Sink: snk, cancel: cancel, done: make(chan struct{})}
 	go func() {
 		defer close(c.done)
-		err := snk.Check(ctx)
+		// A panic on a goroutine of its own would end the host process;
+		// the check only informs, so a bug in it is logged and forgotten.
+		defer func() {
+			if v := recover(); v != nil {
+				log.Errorf("panic while checking the brokers at start (a bug; please report it; flushes are not affected): %v", v)
+				log.Lines(pipeline.LevelError, string(debug.Stack()))
+			}
+		}()
+		err := check(ctx)
 		switch {
 		case errors.Is(ctx.Err(), context.Canceled):
 			// exiting already: the result no longer matters
@@ -132,7 +152,8 @@ func appendSinkStats(b []byte, st sink.Stats) []byte {
 			v uint64
 		}{
 			{"sent", ts.Sent}, {"sent_bytes", ts.SentBytes}, {"retried", ts.Retried},
-			{"truncated", ts.Truncated}, {"dead_lettered", ts.DeadLettered}, {"dropped", ts.Dropped},
+			{"resends", ts.Resends}, {"truncated", ts.Truncated}, {"dead_lettered", ts.DeadLettered},
+			{"dropped", ts.Dropped}, {"refused", ts.Refused},
 		} {
 			if kv.v == 0 {
 				continue

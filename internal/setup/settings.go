@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/auditstream/auditstream/filter"
 	"github.com/auditstream/auditstream/internal/pipeline"
 	"github.com/auditstream/auditstream/sink"
 )
@@ -16,6 +17,7 @@ import (
 const (
 	KeyPolicyFile      = "policy_file"
 	KeyLogKey          = "log_key"
+	KeyPathKey         = "path_key"
 	KeyVerbosity       = "verbosity"
 	KeySummaryInterval = "summary_interval"
 	KeyInstanceName    = "instance_name"
@@ -33,19 +35,25 @@ const (
 
 // Keys lists every key Read and ReadVerbosity read: the pipeline's and the sink's.
 func Keys() []string {
-	return append([]string{KeyPolicyFile, KeyLogKey, KeyVerbosity, KeySummaryInterval, KeyInstanceName, KeyParallelism}, sink.Keys()...)
+	keys := append([]string{KeyPolicyFile, KeyLogKey, KeyPathKey, KeyVerbosity, KeySummaryInterval, KeyInstanceName, KeyParallelism}, RedactKeys()...)
+	return append(keys, sink.Keys()...)
 }
 
 // Settings is one pipeline's configuration: a plugin [OUTPUT] instance's, or
 // the ship command's.
 type Settings struct {
-	PolicyFile      string
-	LogKey          string
+	PolicyFile string
+	LogKey     string
+	// PathKey is the record key tail's Path_Key writes the file name to,
+	// quoted in the reasons of dead-lettered events; empty: none.
+	PathKey         string
 	SummaryInterval time.Duration
 	// FilterParallelism is pipeline.Config's: how many goroutines may
 	// filter one large chunk.
 	FilterParallelism int
-	Sink              sink.Config
+	// Redaction is applied to the events the policy keeps; nil when off.
+	Redaction *filter.Redaction
+	Sink      sink.Config
 }
 
 // InstanceName is what the instance's log lines are tagged with: the
@@ -79,6 +87,7 @@ func Read(get func(string) string) (Settings, error) {
 	s := Settings{
 		PolicyFile:      strings.TrimSpace(get(KeyPolicyFile)),
 		LogKey:          strings.TrimSpace(get(KeyLogKey)),
+		PathKey:         strings.TrimSpace(get(KeyPathKey)),
 		SummaryInterval: DefaultSummaryInterval,
 	}
 	if s.PolicyFile == "" {
@@ -102,9 +111,12 @@ func Read(get func(string) string) (Settings, error) {
 		}
 		s.FilterParallelism = n
 	}
+	var err error
+	if s.Redaction, err = ReadRedaction(get); err != nil {
+		return s, err
+	}
 	// ConfigFromKeys validates too: a missing broker fails here, at init,
 	// rather than at the first flush.
-	var err error
 	s.Sink, err = sink.ConfigFromKeys(get)
 	return s, err
 }

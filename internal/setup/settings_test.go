@@ -70,3 +70,10 @@ func TestAppendSinkStats(t *testing.T) {
 		t.Errorf("stats %q; want %q", got, want)
 	}
 }
+
+func TestReadPathKey(t *testing.T) {
+	s, err := Read(keys{"policy_file": "p", "brokers": "a:1", "path_key": " file "}.get)
+	if err != nil || s.PathKey != "file" {
+		t.Fatalf("path_key read as %q (%v); want file", s.PathKey, err)
+	}
+}

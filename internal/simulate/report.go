@@ -21,6 +21,24 @@ type Report struct {
 	TopResource []Row     `json:"topResources"`
 	// UnusedRules lists the indexes of rules that matched no event.
 	UnusedRules []int `json:"unusedRules"`
+	// Redaction is what redaction replaced in the kept events.
+	Redaction RedactionReport `json:"redaction"`
+}
+
+// RedactionReport counts what redaction did: Events kept events had
+// something redacted; Fields has one row per field redaction looks for.
+type RedactionReport struct {
+	Mode   string      `json:"mode"`
+	Events int64       `json:"events"`
+	Fields []RedactRow `json:"fields"`
+}
+
+// RedactRow is one redacted field: the kept events it was found in and the
+// values redacted (a list holds several).
+type RedactRow struct {
+	Field  string `json:"field"`
+	Events int64  `json:"events"`
+	Values int64  `json:"values"`
 }
 
 // Count is a number of events and their bytes.

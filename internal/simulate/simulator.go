@@ -29,6 +29,10 @@ type Simulator struct {
 	users           map[string]*Row
 	verbs           map[string]*Row
 	resources       map[string]*Row
+	// redacted counts, per field of the policy's redaction, the kept events
+	// and values it redacted.
+	redacted       []RedactRow
+	redactedEvents int64
 }
 
 // New returns a Simulator for the policy; topic names the Kafka topic an
@@ -43,6 +47,12 @@ func New(p *filter.Policy, policyName string, topic func(filter.Stage) string) *
 		s.rules[i] = RuleRow{Index: i, Description: p.DescribeRule(i)}
 	}
 	s.noMatch = RuleRow{Index: -1, Description: "(no rule matched: None)"}
+	if r := p.Redaction(); r != nil {
+		s.redacted = make([]RedactRow, len(r.Fields()))
+		for i, f := range r.Fields() {
+			s.redacted[i].Field = f
+		}
+	}
 	return s
 }
 
@@ -85,6 +95,15 @@ func (s *Simulator) Add(line []byte) ([]byte, filter.Result, error) {
 	addTo(s.users, string(f.Attrs.Username), out)
 	addTo(s.verbs, string(f.Attrs.Verb), out)
 	addTo(s.resources, resourceKey(&f.Attrs), out)
+	if counts, total := s.pr.RedactedFields(); total > 0 {
+		s.redactedEvents++
+		for i, n := range counts {
+			if n > 0 {
+				s.redacted[i].Events++
+				s.redacted[i].Values += int64(n)
+			}
+		}
+	}
 	return s.buf, res, nil
 }
 
@@ -137,6 +156,13 @@ func (s *Simulator) Report() Report {
 		Rules: slices.Clone(s.rules), NoMatch: s.noMatch,
 		Topics: ranked(s.topics, 0), TopUsers: ranked(s.users, TopN), TopVerbs: ranked(s.verbs, TopN),
 		TopResource: ranked(s.resources, TopN), UnusedRules: []int{},
+		Redaction: RedactionReport{Events: s.redactedEvents, Fields: slices.Clone(s.redacted)},
+	}
+	if p := s.policy.Redaction(); p != nil {
+		r.Redaction.Mode = p.Mode().String()
+	} else {
+		r.Redaction.Mode = "off"
+		r.Redaction.Fields = []RedactRow{}
 	}
 	if s.in.Events > 0 {
 		r.KeptShare.Events = float64(s.kept.Events) / float64(s.in.Events)

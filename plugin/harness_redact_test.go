@@ -1,0 +1,160 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/segmentio/kafka-go"
+
+	"github.com/auditstream/auditstream/internal/kafkatest"
+	"github.com/auditstream/auditstream/internal/secretgen"
+)
+
+// TestHarnessRedactsBeforeKafka ships secret-bearing events of every shape
+// through the .so with the default settings, under a policy that keeps
+// every body, uncompressed so that the topics' size limit applies to the
+// events as they are, and reads every topic back with kcat, a consumer that shares
+// no code with the plugin. No marker may arrive in any form, on any stage
+// topic or on the dead-letter topic, which receives the events a topic
+// refuses as too large even after truncation, and the lines cut short that
+// redaction could not read.
+func TestHarnessRedactsBeforeKafka(t *testing.T) {
+	info := kafkatest.Broker(t)
+	so, _, _ := artifacts(t)
+	dir := t.TempDir()
+	pol := writeFile(t, dir, "policy.yaml", "apiVersion: audit.k8s.io/v1\nkind: Policy\nrules:\n- level: RequestResponse\n")
+
+	prefix := kafkatest.TopicName(t)
+	topics := []string{prefix + ".dlq"}
+	for _, st := range stages {
+		topics = append(topics, prefix+"."+st)
+	}
+	kafkatest.CreateTopic(t, info, topics[0], 1)
+	// The stage topics take small messages only: large events are
+	// truncated, and those too large even then are dead-lettered.
+	for _, topic := range topics[1:] {
+		createSmallTopic(t, info, topic, 4000)
+	}
+
+	r := rand.New(rand.NewPCG(12, 12))
+	var lines strings.Builder
+	var markers []string
+	n := 6 * secretgen.Shapes()
+	for i := range n {
+		e := secretgen.Generate(r, i, "")
+		markers = append(markers, e.Markers...)
+		line := e.Line()
+		switch i % 4 {
+		case 0: // too large for the small topic with nothing left to shorten
+			line = strings.Replace(line, `,"user":`, `,"sourceIPs":["10.0.0.1"`+strings.Repeat(`,"10.0.0.1"`, 600)+`],"user":`, 1)
+		case 1: // cut short, as by a crash: not readable, so not redacted either
+			line = line[:len(line)*2/3]
+		}
+		lines.WriteString(line + "\n")
+	}
+	file := writeFile(t, dir, "secrets.jsonl", lines.String())
+	script := fmt.Sprintf("load %s\nregister v511\n"+
+		"init redact instance_name=redact policy_file=%s brokers=%s topic=%s.{stage} dead_letter_topic=%s redact_fields=%s compression=none linger=1ms summary_interval=0\n"+
+		"chunk secrets v2 fix raw %s %d\nflush redact secrets\nexit redact\nunregister\n",
+		so, pol, strings.Join(info.Brokers, ","), prefix, topics[0], strings.Join(secretgen.Fields, ";"), file, n)
+	run := runHarness(t, 3*time.Minute, script)
+	run.ok(t)
+	if res := run.result(t, "flush redact chunk=secrets"); res["ok"] != "1" {
+		t.Fatalf("flush: %v; want FLB_OK", res)
+	}
+
+	total, dead, redacted := 0, 0, 0
+	for _, topic := range topics {
+		for _, rec := range kcatRead(t, info.Brokers[0], topic) {
+			total++
+			if topic == topics[0] {
+				dead++
+			}
+			if found := secretgen.FindMarker([]byte(rec.Payload), markers); found != "" {
+				t.Fatalf("topic %s: %s in\n%s", topic, found, rec.Payload)
+			}
+			for _, h := range rec.Headers {
+				if found := secretgen.FindMarker([]byte(h), markers); found != "" {
+					t.Fatalf("topic %s: %s in a header", topic, found)
+				}
+			}
+			if strings.Contains(rec.Payload, `"auditstream.io/redacted":"mask `) {
+				redacted++
+			}
+		}
+	}
+	t.Logf("%d events: %d messages read back, %d dead-lettered, %d annotated as redacted", n, total, dead, redacted)
+	if total != n || dead == 0 || redacted == 0 {
+		t.Fatalf("%d messages (%d dead-lettered, %d redacted); want %d, some dead-lettered and some redacted", total, dead, redacted, n)
+	}
+}
+
+// kcatRecord is one message as kcat -J prints it.
+type kcatRecord struct {
+	Payload string   `json:"payload"`
+	Headers []string `json:"headers"`
+}
+
+// kcatRead reads every message of topic from the start with kcat.
+func kcatRead(t *testing.T, broker, topic string) []kcatRecord {
+	t.Helper()
+	cmd := kafkatest.Kcat(t, "-C", "-b", broker, "-t", topic, "-o", "beginning", "-e", "-J", "-q")
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("kcat -C %s: %v\n%s", topic, err, stderr.String())
+	}
+	var recs []kcatRecord
+	sc := bufio.NewScanner(bytes.NewReader(out))
+	sc.Buffer(nil, 64<<20)
+	for sc.Scan() {
+		var r kcatRecord
+		if err := json.Unmarshal(sc.Bytes(), &r); err != nil {
+			t.Fatalf("kcat output: %v: %.200s", err, sc.Text())
+		}
+		recs = append(recs, r)
+	}
+	return recs
+}
+
+// createSmallTopic creates topic with the broker's max.message.bytes set to
+// limit, and waits for its leader.
+func createSmallTopic(t *testing.T, info kafkatest.Info, topic string, limit int) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	client := &kafka.Client{Addr: kafka.TCP(info.Brokers...)}
+	res, err := client.CreateTopics(ctx, &kafka.CreateTopicsRequest{Topics: []kafka.TopicConfig{{
+		Topic: topic, NumPartitions: 1, ReplicationFactor: 1,
+		ConfigEntries: []kafka.ConfigEntry{{ConfigName: "max.message.bytes", ConfigValue: fmt.Sprint(limit)}},
+	}}})
+	if err == nil {
+		err = res.Errors[topic]
+	}
+	if err != nil && !errors.Is(err, kafka.TopicAlreadyExists) {
+		t.Fatalf("create %s: %v", topic, err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		_, _ = client.DeleteTopics(ctx, &kafka.DeleteTopicsRequest{Topics: []string{topic}})
+	})
+	for ctx.Err() == nil {
+		meta, err := client.Metadata(ctx, &kafka.MetadataRequest{Topics: []string{topic}})
+		if err == nil && len(meta.Topics) == 1 && meta.Topics[0].Error == nil && len(meta.Topics[0].Partitions) == 1 &&
+			meta.Topics[0].Partitions[0].Leader.Host != "" {
+			return
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Fatalf("topic %s has no leader", topic)
+}

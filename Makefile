@@ -5,7 +5,7 @@ PLUGIN_SO := $(BUILD)/out_auditstream.so
 CLI       := $(BUILD)/auditstream
 GOFILES   := $(shell find . -name '*.go' -not -path './.cache/*')
 
-.PHONY: all build plugin harness test test-go test-faults test-e2e test-valgrind test-race lint fmt vet bench bench-kafka fuzz demo kafka-up kafka-down kcat clean
+.PHONY: all build plugin harness test test-go test-faults test-chaos test-chaos-short test-e2e test-valgrind test-race lint fmt vet bench bench-kafka fuzz demo kafka-up kafka-down kcat clean
 
 all: build plugin
 
@@ -43,6 +43,18 @@ test-go:
 # other test, since the broker comes back empty and with a new SCRAM password.
 test-faults:
 	AUDITSTREAM_FAULT_TESTS=1 $(GO) test -count=1 -timeout 15m ./sink/faulttest
+
+# The chaos suite (chaos/): ship and the plugin through a broker killed,
+# frozen and restarted, a topic deleted, the shipper killed mid-flush and a
+# hostile corpus, checked by an auditID ledger. It starts, kills and stops its
+# own broker (KAFKA_INSTANCE=chaos, ports 39192-39194), never the shared one.
+# test-chaos-short is the form CI runs; with FLUENT_BIT_BIN set, a real
+# Fluent Bit is driven too.
+test-chaos:
+	AUDITSTREAM_CHAOS=full $(GO) test -count=1 -v -timeout 60m -run TestChaos ./chaos/
+
+test-chaos-short:
+	AUDITSTREAM_CHAOS=short $(GO) test -count=1 -v -timeout 20m -run TestChaos ./chaos/
 
 # The plugin in a real Fluent Bit (tail, rotation, SIGTERM) into the local
 # broker. Not part of `test`: CI has no Fluent Bit. FLUENT_BIT_BIN names the

@@ -81,6 +81,49 @@ func Broker(t testing.TB) Info {
 	return info
 }
 
+// BrokerFromFile returns the connection facts of another broker than the
+// shared one: the instance whose env file is envFile (relative to the module
+// root), as `KAFKA_INSTANCE=NAME scripts/kafka/up.sh` writes it. The
+// environment's AUDITSTREAM_KAFKA_* variables, which name the shared broker,
+// are ignored. Like Broker it skips, or fails under CI=true, when the broker
+// is not there.
+func BrokerFromFile(t testing.TB, envFile string) Info {
+	t.Helper()
+	info, err := LoadFile(envFile)
+	if err == nil {
+		err = reachable(info)
+	}
+	if err != nil {
+		testenv.Missing(t, "no Kafka broker: %v", err)
+	}
+	return info
+}
+
+// LoadFile reads the connection facts from envFile (relative to the module
+// root) alone, without checking that the broker answers.
+func LoadFile(envFile string) (Info, error) {
+	root, err := testenv.ModuleRoot()
+	if err != nil {
+		return Info{}, err
+	}
+	path := filepath.Join(root, envFile)
+	vars, err := readEnvFile(path)
+	if err != nil {
+		return Info{}, err
+	}
+	info := Info{
+		Brokers:       splitList(vars[EnvBrokers]),
+		SASLBrokers:   splitList(vars[EnvSASLBrokers]),
+		CAFile:        vars[EnvCA],
+		SCRAMUser:     vars[EnvSCRAMUser],
+		SCRAMPassword: vars[EnvSCRAMPassword],
+	}
+	if len(info.Brokers) == 0 {
+		return Info{}, fmt.Errorf("%s has no %s", path, EnvBrokers)
+	}
+	return info, nil
+}
+
 // load reads the facts: each variable from the environment if set there,
 // otherwise from the env file in the module root (if there is one).
 func load() (Info, error) {

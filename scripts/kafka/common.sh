@@ -4,6 +4,13 @@
 #   libs/  jars resolved from Maven Central by pom.xml (kept by kafka-down)
 #   run/   config, TLS material, KRaft data, pid file and the env file tests read
 #   logs/  broker, storage-tool and mvn output, kept for debugging
+#
+# KAFKA_INSTANCE=NAME selects another broker beside the default one, with its
+# own state in .cache/kafka-NAME/ (run/, logs/, lock) and its own ports, so
+# that tests which kill or freeze a broker (make test-chaos) never touch the
+# broker other tests share. All instances use the jars of .cache/kafka/libs.
+# Ports are KAFKA_PORT_BASE (PLAINTEXT), +1 (SASL_SSL) and +2 (CONTROLLER);
+# the instance "chaos" defaults to 39192, any other name must set it.
 
 # Work from the repository root whatever the caller's directory, so that
 # every path below is relative to it and nothing names this machine.
@@ -11,22 +18,40 @@ KAFKA_SCRIPTS_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 cd "$KAFKA_SCRIPTS_DIR/../.." || exit 1
 REPO_ROOT="$(pwd)"
 
-CACHE_DIR=".cache/kafka"
-LIBS_DIR="$CACHE_DIR/libs"
+log() { printf 'kafka%s: %s\n' "${KAFKA_INSTANCE:+ ($KAFKA_INSTANCE)}" "$*" >&2; }
+die() { log "error: $*"; exit 1; }
+
+KAFKA_INSTANCE="${KAFKA_INSTANCE:-}"
+[[ "$KAFKA_INSTANCE" == default ]] && KAFKA_INSTANCE=
+if [[ -z "$KAFKA_INSTANCE" ]]; then
+  CACHE_DIR=".cache/kafka"
+  PORT_BASE=39092
+else
+  # The name becomes a directory name: nothing that could climb out of .cache.
+  [[ "$KAFKA_INSTANCE" =~ ^[a-z0-9][a-z0-9-]*$ ]] || die "KAFKA_INSTANCE=$KAFKA_INSTANCE: want lower-case letters, digits and '-'"
+  CACHE_DIR=".cache/kafka-$KAFKA_INSTANCE"
+  case "$KAFKA_INSTANCE" in
+  chaos) PORT_BASE="${KAFKA_PORT_BASE:-39192}" ;;
+  *) PORT_BASE="${KAFKA_PORT_BASE:?KAFKA_INSTANCE=$KAFKA_INSTANCE needs KAFKA_PORT_BASE (its PLAINTEXT port)}" ;;
+  esac
+fi
+[[ "$PORT_BASE" =~ ^[0-9]+$ ]] && ((PORT_BASE > 1024 && PORT_BASE < 65533)) || die "KAFKA_PORT_BASE=$PORT_BASE: want a port number"
+LIBS_DIR=".cache/kafka/libs"
 RUN_DIR="$CACHE_DIR/run"
 LOG_DIR="$CACHE_DIR/logs"
 TLS_DIR="$RUN_DIR/tls"
 DATA_DIR="$RUN_DIR/data"
 PID_FILE="$RUN_DIR/kafka.pid"
 ENV_FILE="$RUN_DIR/env"
+SCRAM_PASSWORD_FILE="$RUN_DIR/scram-password"
 BROKER_LOG="$LOG_DIR/broker.log"
 LOCK_FILE="$CACHE_DIR/lock"
 
 # Loopback only: this broker is for tests on this machine and nothing else.
 HOST="127.0.0.1"
-PLAINTEXT_PORT=39092
-SASL_SSL_PORT=39093
-CONTROLLER_PORT=39094
+PLAINTEXT_PORT=$PORT_BASE
+SASL_SSL_PORT=$((PORT_BASE + 1))
+CONTROLLER_PORT=$((PORT_BASE + 2))
 
 SCRAM_USER="auditstream"
 
@@ -35,9 +60,6 @@ SCRAM_USER="auditstream"
 # parallel builds; the bound is for a broker that will never start.
 START_TIMEOUT="${KAFKA_START_TIMEOUT:-180}"
 STOP_TIMEOUT="${KAFKA_STOP_TIMEOUT:-30}"
-
-log() { printf 'kafka: %s\n' "$*" >&2; }
-die() { printf 'kafka: error: %s\n' "$*" >&2; exit 1; }
 
 # port_open PORT: true when something accepts TCP connections on HOST:PORT.
 port_open() { (exec 3<>"/dev/tcp/$HOST/$1") 2>/dev/null; }

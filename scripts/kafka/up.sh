@@ -8,6 +8,11 @@
 #   39093  SASL_SSL, SCRAM-SHA-512, server certificate signed by a local CA
 #   39094  CONTROLLER (KRaft quorum, not for clients)
 # The facts tests need are written to .cache/kafka/run/env once it is ready.
+#
+# KAFKA_INSTANCE=NAME starts another broker instead (see common.sh), and
+# KAFKA_KEEP_DATA=1 restarts a broker on the storage, topics and SCRAM
+# password its last start left, as after a crash (the chaos tests kill it
+# with SIGKILL and check that nothing it acknowledged is gone).
 set -euo pipefail
 # shellcheck source=scripts/kafka/common.sh
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
@@ -154,9 +159,15 @@ STORE_PASSWORD="$(<"$TLS_DIR/store-password")"
 
 # ---------------------------------------------------------------------------
 # Broker configuration. Every start is from empty storage, so tests never see
-# topics, offsets or a SCRAM password left over from an earlier run.
-rm -rf "$DATA_DIR"
-mkdir -p "$DATA_DIR"
+# topics, offsets or a SCRAM password left over from an earlier run; unless
+# KAFKA_KEEP_DATA=1 asks for a restart on formatted storage.
+keep_data=
+if [[ "${KAFKA_KEEP_DATA:-}" == 1 && -f "$DATA_DIR/meta.properties" && -s "$SCRAM_PASSWORD_FILE" ]]; then
+  keep_data=1
+else
+  rm -rf "$DATA_DIR"
+  mkdir -p "$DATA_DIR"
+fi
 abs() { echo "$REPO_ROOT/$1"; }
 
 cat >"$RUN_DIR/server.properties" <<PROPS
@@ -214,17 +225,25 @@ PROPS
 # Format the storage with Kafka's own tool (what kafka-storage.sh runs), and
 # create the SCRAM user in the same step: with KRaft, credentials live in the
 # metadata log, so this is how the broker knows them from its first second.
-SCRAM_PASSWORD="$(openssl rand -hex 16)"
-cluster_id="$(head -c 16 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=')"
-cluster_id="A${cluster_id:1}" # an id starting with '-' would read as an option
-log "formatting $DATA_DIR (Kafka $KAFKA_VERSION, cluster $cluster_id)"
-if ! "$JAVA" -Xmx256m -cp "$CLASSPATH_GLOB" -Dlog4j2.configurationFile="$LOG4J_CONFIG" \
-  kafka.tools.StorageTool format \
-  --cluster-id "$cluster_id" --config "$RUN_DIR/server.properties" \
-  --add-scram "SCRAM-SHA-512=[name=$SCRAM_USER,password=$SCRAM_PASSWORD]" \
-  >"$LOG_DIR/format.log" 2>&1; then
-  tail -n 30 "$LOG_DIR/format.log" >&2
-  die "the storage tool failed (full log: $LOG_DIR/format.log)"
+if [[ -n "$keep_data" ]]; then
+  # The credentials live in the kept metadata log: the password is the one
+  # that storage was formatted with.
+  SCRAM_PASSWORD="$(<"$SCRAM_PASSWORD_FILE")"
+  log "restarting on the kept storage in $DATA_DIR"
+else
+  SCRAM_PASSWORD="$(openssl rand -hex 16)"
+  cluster_id="$(head -c 16 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=')"
+  cluster_id="A${cluster_id:1}" # an id starting with '-' would read as an option
+  log "formatting $DATA_DIR (Kafka $KAFKA_VERSION, cluster $cluster_id)"
+  if ! "$JAVA" -Xmx256m -cp "$CLASSPATH_GLOB" -Dlog4j2.configurationFile="$LOG4J_CONFIG" \
+    kafka.tools.StorageTool format \
+    --cluster-id "$cluster_id" --config "$RUN_DIR/server.properties" \
+    --add-scram "SCRAM-SHA-512=[name=$SCRAM_USER,password=$SCRAM_PASSWORD]" \
+    >"$LOG_DIR/format.log" 2>&1; then
+    tail -n 30 "$LOG_DIR/format.log" >&2
+    die "the storage tool failed (full log: $LOG_DIR/format.log)"
+  fi
+  (umask 077 && echo "$SCRAM_PASSWORD" >"$SCRAM_PASSWORD_FILE")
 fi
 
 # ---------------------------------------------------------------------------

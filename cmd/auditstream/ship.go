@@ -182,6 +182,9 @@ type shipper struct {
 	data    []byte
 	events  int
 	tooLong int
+	// notes replace the position in where for the current chunk's lines
+	// too long to read whole, by index; nil when there are none.
+	notes map[int]string
 	// positions are where the current chunk's events were read, for the
 	// reasons of the dead-lettered ones.
 	positions []auditlog.Position
@@ -205,11 +208,15 @@ func (sh *shipper) run(in *auditlog.Reader) error {
 			return sh.flush()
 		}
 		if errors.Is(err, auditlog.ErrLineTooLong) {
+			// Its start goes on, to be dead-lettered: it does not parse,
+			// and its reason says what became of the rest.
 			sh.tooLong++
-			sh.log.Warnf("skipped: %v", err)
-			continue
-		}
-		if err != nil {
+			sh.log.Warnf("%v: its first %d bytes go to the dead-letter topic", err, len(line))
+			if sh.notes == nil {
+				sh.notes = map[int]string{}
+			}
+			sh.notes[sh.events] = fmt.Sprintf("%v; the message holds its first %d bytes", err, len(line))
+		} else if err != nil {
 			return err
 		}
 		if len(line) == 0 {
@@ -227,6 +234,9 @@ func (sh *shipper) run(in *auditlog.Reader) error {
 
 // where names the file and line of the current chunk's event i.
 func (sh *shipper) where(i int) string {
+	if note, ok := sh.notes[i]; ok {
+		return note
+	}
 	if i < 0 || i >= len(sh.positions) {
 		return "record " + strconv.Itoa(i)
 	}
@@ -250,7 +260,7 @@ func (sh *shipper) flush() error {
 		switch out {
 		case pipeline.Delivered:
 			sh.count(&attempt)
-			sh.data, sh.events, sh.positions = sh.data[:0], 0, sh.positions[:0]
+			sh.data, sh.events, sh.positions, sh.notes = sh.data[:0], 0, sh.positions[:0], nil
 			return nil
 		case pipeline.Failed:
 			sh.count(&attempt)
@@ -311,7 +321,7 @@ func (sh *shipper) verdict() error {
 		problems = append(problems, fmt.Sprintf("%d events were dropped by the sink", c.SinkDropped))
 	}
 	if sh.tooLong > 0 {
-		problems = append(problems, fmt.Sprintf("%d lines were too long to read and not shipped", sh.tooLong))
+		problems = append(problems, fmt.Sprintf("%d lines were too long to read whole (their starts were dead-lettered)", sh.tooLong))
 	}
 	if len(problems) > 0 {
 		return errors.New(strings.Join(problems, "; "))

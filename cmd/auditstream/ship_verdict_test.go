@@ -5,6 +5,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -23,6 +24,7 @@ type flakySink struct {
 	fails  int
 	calls  int
 	reason []string // the dead-letter reasons it was given
+	values []string // and their values
 }
 
 func (f *flakySink) Deliver(_ context.Context, events []sink.Event) (sink.Result, error) {
@@ -36,6 +38,7 @@ func (f *flakySink) Deliver(_ context.Context, events []sink.Event) (sink.Result
 		if e.DeadLetter != "" {
 			r.DeadLettered++
 			f.reason = append(f.reason, e.DeadLetter)
+			f.values = append(f.values, string(e.Value))
 		} else {
 			r.Acked++
 		}
@@ -46,8 +49,9 @@ func (f *flakySink) Deliver(_ context.Context, events []sink.Event) (sink.Result
 func (f *flakySink) Close(context.Context) error { return nil }
 
 // shipWith ships the lines through a pipeline over the real audit2rbac
-// demo policy and snk, in chunks of 10 events, and returns the shipper.
-func shipWith(t *testing.T, snk pipeline.Sink, lines []string) (*shipper, *pipeline.Pipeline) {
+// demo policy and snk, in chunks of 10 events, and returns the shipper;
+// maxLine, if not 0, is the reader's longest line.
+func shipWith(t *testing.T, snk pipeline.Sink, lines []string, maxLine ...int) (*shipper, *pipeline.Pipeline) {
 	t.Helper()
 	pol, _, err := filter.LoadFile(testdata + "audit2rbac-demo-policy.v1.yaml")
 	if err != nil {
@@ -70,6 +74,9 @@ func shipWith(t *testing.T, snk pipeline.Sink, lines []string) (*shipper, *pipel
 	}
 	in := auditlog.NewReader([]string{file}, nil)
 	defer in.Close()
+	for _, n := range maxLine {
+		in.SetMaxLineBytes(n)
+	}
 	sh := &shipper{p: p, log: log, logKey: pipeline.DefaultLogKey, backoff: time.Millisecond,
 		o: &shipOptions{chunkEvents: 10, chunkBytes: 2 << 20, retryTimeout: time.Minute}}
 	if err := sh.run(in); err != nil {
@@ -118,6 +125,31 @@ func TestShipVerdict(t *testing.T) {
 		}
 		if len(snk.reason) != 1 || !strings.Contains(snk.reason[0], "audit.log:6 (record 5 of the chunk): ") {
 			t.Fatalf("dead-letter reasons %q; want the file and line", snk.reason)
+		}
+	})
+	t.Run("a line too long to read whole", func(t *testing.T) {
+		lines := demoLines(t)
+		long := strings.Replace(lines[7], `"requestURI":"/api/v1/pods`, `"requestURI":"/api/v1/pods?x=`+strings.Repeat("u", 5000), 1)
+		if len(long) <= 4096 {
+			t.Fatal("the line is not longer than the limit")
+		}
+		lines[7] = long
+		snk := &flakySink{}
+		sh, _ := shipWith(t, snk, lines, 4096)
+		err := sh.verdict()
+		if err == nil || !strings.Contains(err.Error(), "1 events were dead-lettered") ||
+			!strings.Contains(err.Error(), "1 lines were too long to read whole (their starts were dead-lettered)") {
+			t.Fatalf("verdict %v; want the long line dead-lettered and counted", err)
+		}
+		if sh.counts.Delivered != 36 {
+			t.Errorf("%d delivered; want the 36 other events", sh.counts.Delivered)
+		}
+		if len(snk.values) != 1 || snk.values[0] != long[:4096] {
+			t.Fatalf("dead letters %d; want the long line's first 4096 bytes", len(snk.values))
+		}
+		want := "audit.log:8: line too long: " + strconv.Itoa(len(long)+1) + " bytes, more than 4096; the message holds its first 4096 bytes"
+		if !strings.Contains(snk.reason[0], want) {
+			t.Fatalf("reason %q; want it to say %q", snk.reason[0], want)
 		}
 	})
 }

@@ -22,9 +22,16 @@ type Position struct {
 
 func (p Position) String() string { return fmt.Sprintf("%s:%d", p.File, p.Line) }
 
-// ErrLineTooLong is returned (wrapped, with the position) for a line longer
-// than the reader's maximum; reading goes on with the next line.
+// ErrLineTooLong is returned (wrapped, with the position and the line's
+// length) for a line longer than the reader's maximum, together with the
+// line's first TooLongPrefix bytes; reading goes on with the next line.
 var ErrLineTooLong = errors.New("line too long")
+
+// TooLongPrefix is how much of a line too long to read whole Next still
+// returns: enough for where it came from and who did what (the apiserver
+// writes those first), so that the caller can pass it on (to the
+// dead-letter topic) rather than lose the line without a trace.
+const TooLongPrefix = 1 << 20
 
 // Reader yields the lines of a sequence of inputs.
 type Reader struct {
@@ -36,6 +43,7 @@ type Reader struct {
 	pos      Position
 	buf      []byte
 	tooLong  bool
+	lineLen  int64 // the current line's length, also past maxLine
 	bytesIn  int64
 	progress func(n int64)
 }
@@ -58,7 +66,8 @@ func (r *Reader) OnProgress(fn func(n int64)) { r.progress = fn }
 
 // Next returns the next line without its line ending, and its position. The
 // line is valid until the next call. At the end it returns io.EOF. An error
-// wrapping ErrLineTooLong is not fatal: call Next again.
+// wrapping ErrLineTooLong is not fatal: the line is then the first
+// TooLongPrefix bytes of the line; call Next again.
 func (r *Reader) Next() ([]byte, Position, error) {
 	for {
 		if r.cur == nil {
@@ -84,7 +93,7 @@ func (r *Reader) Next() ([]byte, Position, error) {
 			return nil, r.pos, fmt.Errorf("%s: after line %d: %w", r.pos.File, r.pos.Line, err)
 		}
 		if err != nil {
-			return nil, r.pos, err
+			return line, r.pos, err
 		}
 		return line, r.pos, nil
 	}
@@ -92,14 +101,17 @@ func (r *Reader) Next() ([]byte, Position, error) {
 
 func (r *Reader) readLine() ([]byte, error) {
 	r.buf = r.buf[:0]
-	r.tooLong = false
+	r.tooLong, r.lineLen = false, 0
 	for {
 		chunk, err := r.cur.ReadSlice('\n')
 		r.bytesIn += int64(len(chunk))
+		r.lineLen += int64(len(chunk))
 		if !r.tooLong {
 			if len(r.buf)+len(chunk) > r.maxLine+2 {
 				r.tooLong = true
-				r.buf = r.buf[:0]
+				keep := min(TooLongPrefix, r.maxLine)
+				r.buf = r.buf[:min(len(r.buf), keep)]
+				r.buf = append(r.buf, chunk[:min(len(chunk), keep-len(r.buf))]...)
 			} else {
 				r.buf = append(r.buf, chunk...)
 			}
@@ -115,7 +127,7 @@ func (r *Reader) readLine() ([]byte, error) {
 		}
 		r.pos.Line++
 		if r.tooLong {
-			return nil, fmt.Errorf("%s: %w (more than %d bytes)", r.pos, ErrLineTooLong, r.maxLine)
+			return r.buf, fmt.Errorf("%s: %w: %d bytes, more than %d", r.pos, ErrLineTooLong, r.lineLen, r.maxLine)
 		}
 		line := bytes.TrimRight(r.buf, "\r\n")
 		return line, err

@@ -140,6 +140,11 @@ func TestHarnessHotReload(t *testing.T) {
 	late := run.result(t, fmt.Sprintf("stats r%d", reloads))
 	t.Logf("after %d reloads: %v", reloadsEarly, early)
 	t.Logf("after %d reloads: %v", reloads, late)
+	for _, st := range []map[string]string{early, late} {
+		if st["instances"] != "1" {
+			t.Errorf("%s instances in the handle table with one running: %v", st["instances"], st)
+		}
+	}
 	for _, c := range []struct {
 		key   string
 		slack int64

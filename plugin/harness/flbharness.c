@@ -33,7 +33,8 @@
  * optional FLBPluginPreRegister and FLBPluginOutputPreExit. "stats" prints
  * the process's open descriptors, threads and RSS, and, when the plugin
  * exports FLBHarnessRuntimeStats (only a build with the harnessstats tag
- * does), its Go runtime's goroutines and heap in use after a GC.
+ * does), its Go runtime's goroutines and heap in use after a GC and its
+ * running instances.
  */
 #define _GNU_SOURCE
 #include <dirent.h>
@@ -101,7 +102,7 @@ static struct {
     void (*unreg)(void *def);
     int (*pre_register)(int hot_reloading);
     void (*pre_exit)(int shutdown_by_hot_reloading);
-    void (*runtime_stats)(long long *goroutines, long long *heap_inuse);
+    void (*runtime_stats)(long long *goroutines, long long *heap_inuse, long long *instances);
 
     struct gen gens[MAX_GEN];
     struct gen *cur; /* the newest generation: init uses it */
@@ -579,12 +580,12 @@ static long status_field(const char *key)
 
 static int cmd_stats(const char *label)
 {
-    long long goroutines = -1, heap = -1;
+    long long goroutines = -1, heap = -1, instances = -1;
     if (H.runtime_stats) {
-        H.runtime_stats(&goroutines, &heap);
+        H.runtime_stats(&goroutines, &heap, &instances);
     }
-    out("stats %s fds=%ld threads=%ld rss_kb=%ld goroutines=%lld heap_inuse=%lld", label,
-        count_fds(), status_field("Threads"), status_field("VmRSS"), goroutines, heap);
+    out("stats %s fds=%ld threads=%ld rss_kb=%ld goroutines=%lld heap_inuse=%lld instances=%lld", label,
+        count_fds(), status_field("Threads"), status_field("VmRSS"), goroutines, heap, instances);
     return 0;
 }
 

@@ -35,14 +35,15 @@ const (
 // Bounds of the growth of the Fluent Bit process between reload 5 and 20.
 // A closed plugin instance that kept its connections or goroutines would
 // add descriptors (a Kafka connection each) and, through the Go runtime,
-// threads with every reload; a kept instance also keeps its policy and
-// producer: with examples/policy.yaml the RSS grew by 5.8 MB over those 15
-// reloads when closed instances stayed referenced, and shrank by 1.5 MB
-// without. The bounds leave room for Fluent Bit's own jitter.
+// threads with every reload. RSS is a coarse check only: Fluent Bit's own
+// RSS moved by -1.5 to +4.9 MB over those 15 reloads from one run to the
+// next, about as much as closed instances kept alive with
+// examples/policy.yaml added (+5.8 MB), so the bound catches large leaks
+// only; TestHarnessHotReload measures the Go heap itself.
 const (
 	reloadFDSlack     = 3
 	reloadThreadSlack = 3
-	reloadRSSSlackKB  = 4 << 10
+	reloadRSSSlackKB  = 32 << 10
 )
 
 // TestFluentBitHotReload runs the plugin in a real Fluent Bit with

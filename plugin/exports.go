@@ -33,7 +33,8 @@ func FLBPluginRegister(def unsafe.Pointer) (rc int) {
 
 // FLBPluginInit starts one [OUTPUT] instance. plugin is the proxy's struct,
 // shared by every instance and rewritten before each Init, so nothing keeps
-// it: the keys are read now.
+// it: the keys are read now, and the instance's handle is written into the
+// proxy context it points to (handles.go).
 //
 //export FLBPluginInit
 func FLBPluginInit(plugin unsafe.Pointer) (rc int) {
@@ -43,7 +44,7 @@ func FLBPluginInit(plugin unsafe.Pointer) (rc int) {
 	if err != nil {
 		return flbError
 	}
-	output.FLBPluginSetContext(plugin, in)
+	handles.register(plugin, in)
 	in.log.Infof("started")
 	return flbOK
 }
@@ -71,12 +72,16 @@ func FLBPluginFlushCtx(ctx, data unsafe.Pointer, length C.size_t, tag *C.char) (
 
 // FLBPluginExitCtx closes one instance: it waits for its running flushes,
 // then flushes and closes its producer, within Fluent Bit's grace period.
-// Fluent Bit calls it instead of FLBPluginExit, once per instance.
+// Fluent Bit calls it instead of FLBPluginExit, once per instance, at
+// shutdown and for every instance of the old configuration at a hot reload.
+// The handle is released whatever happens, so that a closed instance is not
+// kept alive by the process that goes on running.
 //
 //export FLBPluginExitCtx
 func FLBPluginExitCtx(ctx unsafe.Pointer) (rc int) {
 	var in *instance
 	defer recoverExport("FLBPluginExitCtx", &in, &rc, flbError)
+	defer handles.release(ctx)
 	if in = lookup(ctx); in == nil {
 		return flbOK // an instance whose init failed has nothing to close
 	}
@@ -102,8 +107,8 @@ func FLBPluginUnregister(def unsafe.Pointer) {
 
 // lookup returns the instance behind a proxy context, or nil (logged).
 func lookup(ctx unsafe.Pointer) *instance {
-	in, ok := output.FLBPluginGetContext(ctx).(*instance)
-	if !ok || in == nil {
+	in := handles.lookup(ctx)
+	if in == nil {
 		pipeline.NewLogger(os.Stderr, pipeline.LevelError, "output:auditstream").
 			Errorf("called with a context that no successful FLBPluginInit returned")
 		return nil

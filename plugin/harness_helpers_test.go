@@ -23,6 +23,10 @@ var built struct {
 	once                     sync.Once
 	dir, so, harness, badreg string
 	err                      error
+
+	statsOnce sync.Once
+	statsSO   string
+	statsErr  error
 }
 
 func TestMain(m *testing.M) {
@@ -48,12 +52,8 @@ func artifacts(t testing.TB) (so, harness, badreg string) {
 		built.so = filepath.Join(built.dir, "out_auditstream.so")
 		built.harness = filepath.Join(built.dir, "flbharness")
 		built.badreg = filepath.Join(built.dir, "badregister.so")
-		goBin := filepath.Join(os.Getenv("GOROOT"), "bin", "go")
-		if _, err := os.Stat(goBin); err != nil {
-			goBin = "go"
-		}
 		for _, cmd := range []*exec.Cmd{
-			exec.Command(goBin, "build", "-buildmode=c-shared", "-trimpath", "-o", built.so, "."),
+			exec.Command(goBinary(), "build", "-buildmode=c-shared", "-trimpath", "-o", built.so, "."),
 			exec.Command("gcc", "-std=gnu11", "-O2", "-g", "-Wall", "-Wextra", "-Werror", "-o", built.harness,
 				"harness/flbharness.c", "harness/chunks.c", "harness/mpw.c", "harness/mpjson.c", "-ldl", "-lpthread"),
 			exec.Command("gcc", "-shared", "-fPIC", "-O2", "-o", built.badreg, "harness/badregister.c"),
@@ -69,6 +69,35 @@ func artifacts(t testing.TB) (so, harness, badreg string) {
 		testenv.Missing(t, "cannot build the plugin and the harness: %v", built.err)
 	}
 	return built.so, built.harness, built.badreg
+}
+
+// goBinary is the go command of the toolchain running the tests.
+func goBinary() string {
+	goBin := filepath.Join(os.Getenv("GOROOT"), "bin", "go")
+	if _, err := os.Stat(goBin); err != nil {
+		return "go"
+	}
+	return goBin
+}
+
+// statsArtifact returns a build of the plugin with the harnessstats tag,
+// which adds FLBHarnessRuntimeStats (goroutines and heap, for the harness's
+// stats command) and nothing else, building it on first use.
+func statsArtifact(t testing.TB) string {
+	t.Helper()
+	artifacts(t)
+	built.statsOnce.Do(func() {
+		built.statsSO = filepath.Join(built.dir, "out_auditstream_stats.so")
+		cmd := exec.Command(goBinary(), "build", "-buildmode=c-shared", "-trimpath", "-tags", "harnessstats", "-o", built.statsSO, ".")
+		cmd.Env = append(os.Environ(), "CGO_ENABLED=1")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			built.statsErr = fmt.Errorf("%s: %w\n%s", strings.Join(cmd.Args, " "), err, out)
+		}
+	})
+	if built.statsErr != nil {
+		testenv.Missing(t, "cannot build the plugin with runtime stats: %v", built.statsErr)
+	}
+	return built.statsSO
 }
 
 // harnessRun is the result of one harness process.

@@ -41,7 +41,7 @@ func buildPipeline(s *setup.Settings, log *pipeline.Logger) (flusher, error) {
 }
 
 // instance is one [OUTPUT] section: its own logger, policy and producer.
-// Fluent Bit keeps a handle to it (FLBPluginSetContext) and passes it back
+// Fluent Bit keeps a handle to it (handles.go) and passes it back
 // to every flush; with workers N several flushes use it at once, which
 // flusher allows.
 type instance struct {

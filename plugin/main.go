@@ -47,8 +47,11 @@
 // # State
 //
 // Every [OUTPUT] instance owns its policy, producer and counters, reached
-// through the handle Fluent Bit passes to each call. There is no package-level
-// mutable state.
+// through the handle Fluent Bit passes to each call. The only package-level
+// mutable state is the table of those handles (handles.go), which holds the
+// running instances only: an instance's exit removes it. That matters with
+// Fluent Bit's hot reload, which closes every instance and starts new ones
+// in the same process and the same Go runtime.
 package main
 
 func main() {}

@@ -113,7 +113,7 @@ func TestFluentBitTailRotateKafka(t *testing.T) {
 	}
 	port := freePort(t)
 	metricsURL := fmt.Sprintf("http://127.0.0.1:%d/api/v1/metrics", port)
-	cfg := writeConfig(t, tmp, so, auditLog, policy, port, info.Brokers, unique+".{stage}")
+	cfg := writeConfig(t, tmp, so, auditLog, policy, port, info.Brokers, unique+".{stage}", "")
 
 	// Fluent Bit and the plugin both log to stderr (the plugin cannot write
 	// into Fluent Bit's log); stdout is captured too, in case a version logs
@@ -269,8 +269,9 @@ func fluentBitVersion(t *testing.T, bin string) string {
 
 // writeConfig writes the Fluent Bit configuration, close to
 // examples/fluent-bit.yaml but with every path in the test's directory and
-// times shortened so that the test takes seconds.
-func writeConfig(t *testing.T, dir, so, auditLog, policy string, port int, brokers []string, topic string) string {
+// times shortened so that the test takes seconds. service holds extra lines
+// of the service section, each indented by two spaces.
+func writeConfig(t *testing.T, dir, so, auditLog, policy string, port int, brokers []string, topic, service string) string {
 	t.Helper()
 	q := strconv.Quote // every value quoted: paths and the topic template hold '{', ':' etc.
 	cfg := fmt.Sprintf(`plugins:
@@ -285,7 +286,7 @@ service:
   http_listen: 127.0.0.1
   http_port: %d
   storage.path: %s
-
+%s
 pipeline:
   inputs:
     - name: tail
@@ -320,7 +321,7 @@ pipeline:
       # The broker is local and healthy: a flush that needs more than this
       # is a failure, reported sooner than with the default 30s.
       delivery_timeout: 10s
-`, q(so), int(grace/time.Second), port, q(filepath.Join(dir, "storage")),
+`, q(so), int(grace/time.Second), port, q(filepath.Join(dir, "storage")), service,
 		q(auditLog), q(filepath.Join(dir, "tail.db")),
 		q(policy), q(strings.Join(brokers, ",")), q(topic), q(clusterName))
 	p := filepath.Join(dir, "fluent-bit.yaml")

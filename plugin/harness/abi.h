@@ -79,7 +79,7 @@ struct h_api {
 
 /*
  * struct flb_plugin_proxy_context: one per [OUTPUT] instance. The plugin's
- * FLBPluginSetContext stores its handle in remote_context during init, and
+ * FLBPluginInit stores its handle in remote_context during init, and
  * the proxy passes remote_context back to FLBPluginFlushCtx and ExitCtx.
  */
 struct h_proxy_context {

@@ -66,7 +66,9 @@ port_open() { (exec 3<>"/dev/tcp/$HOST/$1") 2>/dev/null; }
 
 # The broker's config file, by absolute path: it is what tells this
 # checkout's broker apart from any other java process on the machine.
-BROKER_CONFIG="$REPO_ROOT/$RUN_DIR/server.properties"
+# Resolved through symbolic links, so that a checkout whose cache folder is a
+# link to another's (a second work tree) knows that checkout's broker.
+BROKER_CONFIG="$(realpath -m "$REPO_ROOT/$RUN_DIR/server.properties")"
 
 # is_broker PID: true when PID is this checkout's running broker, judged by
 # its command line (arguments kafka.Kafka and BROKER_CONFIG), so a stale pid

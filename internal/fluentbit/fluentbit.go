@@ -32,7 +32,9 @@ func Version(bin string) (string, error) {
 
 // Config is a pipeline as examples/fluent-bit.yaml sets it up (tail without
 // a parser, filesystem storage, offsets in a db, retry_limit no_limits,
-// workers 2), with every path in the test's directory.
+// workers 2), with every path in the test's directory. With HotReload the
+// output has workers 0: Fluent Bit (v5.1.1) starts a Go output's worker pool
+// twice and crashes at a reload otherwise (see the README).
 type Config struct {
 	Plugin    string            // the out_auditstream.so
 	LogPath   string            // the audit log tail reads
@@ -40,6 +42,10 @@ type Config struct {
 	Grace     time.Duration     // service grace
 	Keys      map[string]string // the plugin's keys (policy_file, brokers, topic, ...)
 	HotReload bool              // service hot_reload: SIGHUP reloads the config
+	// BufferMaxSize is tail's buffer_max_size, the longest line it passes
+	// on (a longer one is skipped and counted by Fluent Bit); default 16M,
+	// the examples'.
+	BufferMaxSize string
 }
 
 // Write writes the configuration file into c.Dir and returns its path.
@@ -54,9 +60,13 @@ func (c Config) Write() (string, error) {
 	for _, k := range names {
 		fmt.Fprintf(&keys, "      %s: %s\n", k, q(c.Keys[k]))
 	}
-	hot := "off"
+	hot, workers := "off", 2
 	if c.HotReload {
-		hot = "on"
+		hot, workers = "on", 0
+	}
+	bufferMax := c.BufferMaxSize
+	if bufferMax == "" {
+		bufferMax = "16M"
 	}
 	cfg := fmt.Sprintf(`plugins:
   - %s
@@ -76,7 +86,7 @@ pipeline:
       db: %s
       read_from_head: true
       buffer_chunk_size: 1M
-      buffer_max_size: 16M
+      buffer_max_size: %s
       skip_long_lines: on
       refresh_interval: 1
       storage.type: filesystem
@@ -84,10 +94,10 @@ pipeline:
   outputs:
     - name: auditstream
       match: k8s-audit
-      workers: 2
+      workers: %d
       retry_limit: no_limits
 %s`, q(c.Plugin), int(c.Grace/time.Second), hot, q(filepath.Join(c.Dir, "storage")),
-		q(c.LogPath), q(filepath.Join(c.Dir, "tail.db")), keys.String())
+		q(c.LogPath), q(filepath.Join(c.Dir, "tail.db")), bufferMax, workers, keys.String())
 	p := filepath.Join(c.Dir, "fluent-bit.yaml")
 	return p, os.WriteFile(p, []byte(cfg), 0o600)
 }

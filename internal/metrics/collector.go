@@ -13,7 +13,7 @@ import (
 // and alerts rely on them (deploy/ checks that they exist).
 var (
 	eventsDesc = prometheus.NewDesc("auditstream_events_total",
-		"Audit events read from chunks, by outcome: kept or dropped_policy by the policy, dead_lettered by the sink, malformed (unreadable, never shipped). A retried chunk is read, and counted, again.",
+		"Audit events read from chunks, by outcome: kept or dropped_policy by the policy, malformed (not a readable audit event; sent to the dead-letter topic as read), dead_lettered (acknowledged on the dead-letter topic: malformed lines, and kept events Kafka cannot take). A retried chunk is read, and counted, again.",
 		[]string{"instance", "outcome"}, nil)
 	ruleMatchesDesc = prometheus.NewDesc("auditstream_policy_rule_matches_total",
 		"Audit events decided by each policy rule, numbered from 0 as auditstream check prints them; none: no rule matched (level None).",
@@ -22,7 +22,7 @@ var (
 		"Kept audit events by the level they are shipped at.",
 		[]string{"instance", "level"}, nil)
 	kafkaMessagesDesc = prometheus.NewDesc("auditstream_kafka_messages_total",
-		"Kafka messages by their stage topic and outcome: acked on the topic, retried (per attempt), truncated to fit, dead_lettered, dropped (undeliverable, no dead-letter topic).",
+		"Kafka messages by their stage topic and outcome: acked on the topic, retried (once per message and flush that had to send it again), truncated to fit, dead_lettered, dropped (undeliverable, no dead-letter topic), refused (the brokers refused the topic; the chunk is kept and retried).",
 		[]string{"instance", "topic", "outcome"}, nil)
 	kafkaBytesDesc = prometheus.NewDesc("auditstream_kafka_bytes_total",
 		"Value bytes of the messages Kafka acknowledged on their stage topic.",
@@ -86,6 +86,7 @@ func (in *Instance) collect(ch chan<- prometheus.Metric, now time.Time) {
 			counter(ch, kafkaMessagesDesc, ts.Truncated, name, topic, "truncated")
 			counter(ch, kafkaMessagesDesc, ts.DeadLettered, name, topic, "dead_lettered")
 			counter(ch, kafkaMessagesDesc, ts.Dropped, name, topic, "dropped")
+			counter(ch, kafkaMessagesDesc, ts.Refused, name, topic, "refused")
 			counter(ch, kafkaBytesDesc, ts.SentBytes, name, topic)
 		}
 	}

@@ -32,7 +32,7 @@ func source(name string) Source {
 		},
 		Sink: func() sink.Stats {
 			return sink.Stats{Topics: map[string]sink.TopicStats{
-				"audit.ResponseComplete": {Sent: 31, SentBytes: 32, Retried: 33, Truncated: 34, DeadLettered: 35, Dropped: 36},
+				"audit.ResponseComplete": {Sent: 31, SentBytes: 32, Retried: 33, Truncated: 34, DeadLettered: 35, Dropped: 36, Refused: 37},
 			}}
 		},
 		Policy: func() policyreload.Stats {
@@ -53,7 +53,7 @@ func TestSeriesReadTheRightCounters(t *testing.T) {
 	hooks.Acked(2 * time.Millisecond)
 
 	const want = `
-# HELP auditstream_events_total Audit events read from chunks, by outcome: kept or dropped_policy by the policy, dead_lettered by the sink, malformed (unreadable, never shipped). A retried chunk is read, and counted, again.
+# HELP auditstream_events_total Audit events read from chunks, by outcome: kept or dropped_policy by the policy, malformed (not a readable audit event; sent to the dead-letter topic as read), dead_lettered (acknowledged on the dead-letter topic: malformed lines, and kept events Kafka cannot take). A retried chunk is read, and counted, again.
 # TYPE auditstream_events_total counter
 auditstream_events_total{instance="kafka-main",outcome="dead_lettered"} 13
 auditstream_events_total{instance="kafka-main",outcome="dropped_policy"} 12
@@ -72,11 +72,12 @@ auditstream_policy_rule_matches_total{instance="kafka-main",rule="none"} 21
 # HELP auditstream_kafka_bytes_total Value bytes of the messages Kafka acknowledged on their stage topic.
 # TYPE auditstream_kafka_bytes_total counter
 auditstream_kafka_bytes_total{instance="kafka-main",topic="audit.ResponseComplete"} 32
-# HELP auditstream_kafka_messages_total Kafka messages by their stage topic and outcome: acked on the topic, retried (per attempt), truncated to fit, dead_lettered, dropped (undeliverable, no dead-letter topic).
+# HELP auditstream_kafka_messages_total Kafka messages by their stage topic and outcome: acked on the topic, retried (once per message and flush that had to send it again), truncated to fit, dead_lettered, dropped (undeliverable, no dead-letter topic), refused (the brokers refused the topic; the chunk is kept and retried).
 # TYPE auditstream_kafka_messages_total counter
 auditstream_kafka_messages_total{instance="kafka-main",outcome="acked",topic="audit.ResponseComplete"} 31
 auditstream_kafka_messages_total{instance="kafka-main",outcome="dead_lettered",topic="audit.ResponseComplete"} 35
 auditstream_kafka_messages_total{instance="kafka-main",outcome="dropped",topic="audit.ResponseComplete"} 36
+auditstream_kafka_messages_total{instance="kafka-main",outcome="refused",topic="audit.ResponseComplete"} 37
 auditstream_kafka_messages_total{instance="kafka-main",outcome="retried",topic="audit.ResponseComplete"} 33
 auditstream_kafka_messages_total{instance="kafka-main",outcome="truncated",topic="audit.ResponseComplete"} 34
 # HELP auditstream_policy_reloads_total Policy reloads after a change of policy_file, by result: success (the new policy is in force) or failure (refused, the old one stays; counted once per content).

@@ -63,16 +63,16 @@ func TestKafkaRejectedRecordDeadLettered(t *testing.T) {
 	if res != (Result{Acked: 20, DeadLettered: 10}) {
 		t.Errorf("unexpected result %+v", res)
 	}
-	dead := kcatConsume(t, info.Brokers[0], cfg.DeadLetterTopic)
+	dead := kafkatest.KcatConsume(t, info.Brokers[0], cfg.DeadLetterTopic)
 	if len(dead) != 10 {
 		t.Fatalf("%d dead letters; want 10", len(dead))
 	}
 	for _, r := range dead {
-		if r.header(HeaderOriginalTopic) != compacted || !strings.Contains(r.header(HeaderError), "Invalid Record") {
+		if r.Header(HeaderOriginalTopic) != compacted || !strings.Contains(r.Header(HeaderError), "Invalid Record") {
 			t.Errorf("unexpected dead letter headers %v", r.Headers)
 		}
 	}
-	if n := len(kcatConsume(t, info.Brokers[0], compacted)); n != 20 {
+	if n := len(kafkatest.KcatConsume(t, info.Brokers[0], compacted)); n != 20 {
 		t.Errorf("%d records on the compacted topic; want 20", n)
 	}
 	if !strings.Contains(rec.text(), "warn: dead-lettered") {

@@ -1,8 +1,6 @@
 package main
 
 import (
-	"context"
-	"errors"
 	"fmt"
 	"math/rand/v2"
 	"strings"
@@ -38,7 +36,7 @@ func TestHarnessRedactsBeforeKafka(t *testing.T) {
 	// The stage topics take small messages only: large events are
 	// truncated, and those too large even then are dead-lettered.
 	for _, topic := range topics[1:] {
-		createSmallTopic(t, info, topic, 4000)
+		kafkatest.CreateTopic(t, info, topic, 1, kafka.ConfigEntry{ConfigName: "max.message.bytes", ConfigValue: "4000"})
 	}
 
 	r := rand.New(rand.NewPCG(12, 12))
@@ -92,37 +90,4 @@ func TestHarnessRedactsBeforeKafka(t *testing.T) {
 	if total != n || dead == 0 || redacted == 0 {
 		t.Fatalf("%d messages (%d dead-lettered, %d redacted); want %d, some dead-lettered and some redacted", total, dead, redacted, n)
 	}
-}
-
-// createSmallTopic creates topic with the broker's max.message.bytes set to
-// limit, and waits for its leader.
-func createSmallTopic(t *testing.T, info kafkatest.Info, topic string, limit int) {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	client := &kafka.Client{Addr: kafka.TCP(info.Brokers...)}
-	res, err := client.CreateTopics(ctx, &kafka.CreateTopicsRequest{Topics: []kafka.TopicConfig{{
-		Topic: topic, NumPartitions: 1, ReplicationFactor: 1,
-		ConfigEntries: []kafka.ConfigEntry{{ConfigName: "max.message.bytes", ConfigValue: fmt.Sprint(limit)}},
-	}}})
-	if err == nil {
-		err = res.Errors[topic]
-	}
-	if err != nil && !errors.Is(err, kafka.TopicAlreadyExists) {
-		t.Fatalf("create %s: %v", topic, err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		_, _ = client.DeleteTopics(ctx, &kafka.DeleteTopicsRequest{Topics: []string{topic}})
-	})
-	for ctx.Err() == nil {
-		meta, err := client.Metadata(ctx, &kafka.MetadataRequest{Topics: []string{topic}})
-		if err == nil && len(meta.Topics) == 1 && meta.Topics[0].Error == nil && len(meta.Topics[0].Partitions) == 1 &&
-			meta.Topics[0].Partitions[0].Leader.Host != "" {
-			return
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	t.Fatalf("topic %s has no leader", topic)
 }

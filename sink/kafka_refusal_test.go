@@ -27,7 +27,7 @@ func TestKafkaRefusedTimestamp(t *testing.T) {
 	info := kafkatest.Broker(t)
 	cfg := realTopics(t, info, info.Brokers)
 	strict := kafkatest.TopicName(t) + ".strict"
-	createTopicWithConfig(t, info, strict, "message.timestamp.before.max.ms", "1")
+	kafkatest.CreateTopic(t, info, strict, 1, kafka.ConfigEntry{ConfigName: "message.timestamp.before.max.ms", ConfigValue: "1"})
 	cfg.TopicResponseComplete = strict
 	s, rec := newTestSink(t, cfg)
 	res, err := s.Deliver(context.Background(), testEvents(40, 600)) // 20 ResponseComplete
@@ -50,7 +50,7 @@ func TestKafkaRejectedRecordDeadLettered(t *testing.T) {
 	info := kafkatest.Broker(t)
 	cfg := realTopics(t, info, info.Brokers)
 	compacted := kafkatest.TopicName(t) + ".compacted"
-	createTopicWithConfig(t, info, compacted, "cleanup.policy", "compact")
+	kafkatest.CreateTopic(t, info, compacted, 1, kafka.ConfigEntry{ConfigName: "cleanup.policy", ConfigValue: "compact"})
 	cfg.Topic = compacted
 	cfg.TopicRequestReceived, cfg.TopicResponseStarted, cfg.TopicResponseComplete, cfg.TopicPanic = "", "", "", ""
 	cfg.MessageKey = KeyNamespace

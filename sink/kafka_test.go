@@ -6,7 +6,6 @@ package sink
 
 import (
 	"context"
-	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -157,7 +156,7 @@ func TestKafkaBrokerLimits(t *testing.T) {
 	info := kafkatest.Broker(t)
 	cfg := realTopics(t, info, info.Brokers)
 	small := kafkatest.TopicName(t) + ".small"
-	createTopicWithConfig(t, info, small, "max.message.bytes", "4000")
+	kafkatest.CreateTopic(t, info, small, 1, kafka.ConfigEntry{ConfigName: "max.message.bytes", ConfigValue: "4000"})
 	cfg.TopicResponseComplete = small
 	cfg.Compression = CompressionNone
 	s, _ := newTestSink(t, cfg)
@@ -242,31 +241,4 @@ func TestKafkaShortenedEvents(t *testing.T) {
 	if got != len(evs) {
 		t.Errorf("consumed %d records; want %d", got, len(evs))
 	}
-}
-
-func createTopicWithConfig(t *testing.T, info kafkatest.Info, topic, key, value string) {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	client := &kafka.Client{Addr: kafka.TCP(info.Brokers...)}
-	res, err := client.CreateTopics(ctx, &kafka.CreateTopicsRequest{Topics: []kafka.TopicConfig{{
-		Topic: topic, NumPartitions: 1, ReplicationFactor: 1,
-		ConfigEntries: []kafka.ConfigEntry{{ConfigName: key, ConfigValue: value}},
-	}}})
-	if err == nil {
-		err = res.Errors[topic]
-	}
-	if err != nil && !errors.Is(err, kafka.TopicAlreadyExists) {
-		t.Fatalf("create %s: %v", topic, err)
-	}
-	// Wait for a leader, as kafkatest.CreateTopic does.
-	for ctx.Err() == nil {
-		meta, err := client.Metadata(ctx, &kafka.MetadataRequest{Topics: []string{topic}})
-		if err == nil && len(meta.Topics) == 1 && meta.Topics[0].Error == nil && len(meta.Topics[0].Partitions) == 1 &&
-			meta.Topics[0].Partitions[0].Leader.Host != "" {
-			return
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	t.Fatalf("topic %s has no leader", topic)
 }

@@ -1,11 +1,6 @@
 package main
 
 import (
-	"bufio"
-	"bytes"
-	"context"
-	"encoding/json"
-	"errors"
 	"fmt"
 	"math/rand/v2"
 	"strings"
@@ -41,7 +36,7 @@ func TestHarnessRedactsBeforeKafka(t *testing.T) {
 	// The stage topics take small messages only: large events are
 	// truncated, and those too large even then are dead-lettered.
 	for _, topic := range topics[1:] {
-		createSmallTopic(t, info, topic, 4000)
+		kafkatest.CreateTopic(t, info, topic, 1, kafka.ConfigEntry{ConfigName: "max.message.bytes", ConfigValue: "4000"})
 	}
 
 	r := rand.New(rand.NewPCG(12, 12))
@@ -73,20 +68,20 @@ func TestHarnessRedactsBeforeKafka(t *testing.T) {
 
 	total, dead, redacted := 0, 0, 0
 	for _, topic := range topics {
-		for _, rec := range kcatRead(t, info.Brokers[0], topic) {
+		for _, rec := range kafkatest.KcatConsume(t, info.Brokers[0], topic) {
 			total++
 			if topic == topics[0] {
 				dead++
 			}
-			if found := secretgen.FindMarker([]byte(rec.Payload), markers); found != "" {
-				t.Fatalf("topic %s: %s in\n%s", topic, found, rec.Payload)
+			if found := secretgen.FindMarker([]byte(rec.Value()), markers); found != "" {
+				t.Fatalf("topic %s: %s in\n%s", topic, found, rec.Value())
 			}
 			for _, h := range rec.Headers {
 				if found := secretgen.FindMarker([]byte(h), markers); found != "" {
 					t.Fatalf("topic %s: %s in a header", topic, found)
 				}
 			}
-			if strings.Contains(rec.Payload, `"auditstream.io/redacted":"mask `) {
+			if strings.Contains(rec.Value(), `"auditstream.io/redacted":"mask `) {
 				redacted++
 			}
 		}
@@ -95,66 +90,4 @@ func TestHarnessRedactsBeforeKafka(t *testing.T) {
 	if total != n || dead == 0 || redacted == 0 {
 		t.Fatalf("%d messages (%d dead-lettered, %d redacted); want %d, some dead-lettered and some redacted", total, dead, redacted, n)
 	}
-}
-
-// kcatRecord is one message as kcat -J prints it.
-type kcatRecord struct {
-	Payload string   `json:"payload"`
-	Headers []string `json:"headers"`
-}
-
-// kcatRead reads every message of topic from the start with kcat.
-func kcatRead(t *testing.T, broker, topic string) []kcatRecord {
-	t.Helper()
-	cmd := kafkatest.Kcat(t, "-C", "-b", broker, "-t", topic, "-o", "beginning", "-e", "-J", "-q")
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	if err != nil {
-		t.Fatalf("kcat -C %s: %v\n%s", topic, err, stderr.String())
-	}
-	var recs []kcatRecord
-	sc := bufio.NewScanner(bytes.NewReader(out))
-	sc.Buffer(nil, 64<<20)
-	for sc.Scan() {
-		var r kcatRecord
-		if err := json.Unmarshal(sc.Bytes(), &r); err != nil {
-			t.Fatalf("kcat output: %v: %.200s", err, sc.Text())
-		}
-		recs = append(recs, r)
-	}
-	return recs
-}
-
-// createSmallTopic creates topic with the broker's max.message.bytes set to
-// limit, and waits for its leader.
-func createSmallTopic(t *testing.T, info kafkatest.Info, topic string, limit int) {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	client := &kafka.Client{Addr: kafka.TCP(info.Brokers...)}
-	res, err := client.CreateTopics(ctx, &kafka.CreateTopicsRequest{Topics: []kafka.TopicConfig{{
-		Topic: topic, NumPartitions: 1, ReplicationFactor: 1,
-		ConfigEntries: []kafka.ConfigEntry{{ConfigName: "max.message.bytes", ConfigValue: fmt.Sprint(limit)}},
-	}}})
-	if err == nil {
-		err = res.Errors[topic]
-	}
-	if err != nil && !errors.Is(err, kafka.TopicAlreadyExists) {
-		t.Fatalf("create %s: %v", topic, err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		_, _ = client.DeleteTopics(ctx, &kafka.DeleteTopicsRequest{Topics: []string{topic}})
-	})
-	for ctx.Err() == nil {
-		meta, err := client.Metadata(ctx, &kafka.MetadataRequest{Topics: []string{topic}})
-		if err == nil && len(meta.Topics) == 1 && meta.Topics[0].Error == nil && len(meta.Topics[0].Partitions) == 1 &&
-			meta.Topics[0].Partitions[0].Leader.Host != "" {
-			return
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	t.Fatalf("topic %s has no leader", topic)
 }

@@ -27,7 +27,7 @@ func TestKafkaRefusedTimestamp(t *testing.T) {
 	info := kafkatest.Broker(t)
 	cfg := realTopics(t, info, info.Brokers)
 	strict := kafkatest.TopicName(t) + ".strict"
-	createTopicWithConfig(t, info, strict, "message.timestamp.before.max.ms", "1")
+	kafkatest.CreateTopic(t, info, strict, 1, kafka.ConfigEntry{ConfigName: "message.timestamp.before.max.ms", ConfigValue: "1"})
 	cfg.TopicResponseComplete = strict
 	s, rec := newTestSink(t, cfg)
 	res, err := s.Deliver(context.Background(), testEvents(40, 600)) // 20 ResponseComplete
@@ -50,7 +50,7 @@ func TestKafkaRejectedRecordDeadLettered(t *testing.T) {
 	info := kafkatest.Broker(t)
 	cfg := realTopics(t, info, info.Brokers)
 	compacted := kafkatest.TopicName(t) + ".compacted"
-	createTopicWithConfig(t, info, compacted, "cleanup.policy", "compact")
+	kafkatest.CreateTopic(t, info, compacted, 1, kafka.ConfigEntry{ConfigName: "cleanup.policy", ConfigValue: "compact"})
 	cfg.Topic = compacted
 	cfg.TopicRequestReceived, cfg.TopicResponseStarted, cfg.TopicResponseComplete, cfg.TopicPanic = "", "", "", ""
 	cfg.MessageKey = KeyNamespace
@@ -63,16 +63,16 @@ func TestKafkaRejectedRecordDeadLettered(t *testing.T) {
 	if res != (Result{Acked: 20, DeadLettered: 10}) {
 		t.Errorf("unexpected result %+v", res)
 	}
-	dead := kcatConsume(t, info.Brokers[0], cfg.DeadLetterTopic)
+	dead := kafkatest.KcatConsume(t, info.Brokers[0], cfg.DeadLetterTopic)
 	if len(dead) != 10 {
 		t.Fatalf("%d dead letters; want 10", len(dead))
 	}
 	for _, r := range dead {
-		if r.header(HeaderOriginalTopic) != compacted || !strings.Contains(r.header(HeaderError), "Invalid Record") {
+		if r.Header(HeaderOriginalTopic) != compacted || !strings.Contains(r.Header(HeaderError), "Invalid Record") {
 			t.Errorf("unexpected dead letter headers %v", r.Headers)
 		}
 	}
-	if n := len(kcatConsume(t, info.Brokers[0], compacted)); n != 20 {
+	if n := len(kafkatest.KcatConsume(t, info.Brokers[0], compacted)); n != 20 {
 		t.Errorf("%d records on the compacted topic; want 20", n)
 	}
 	if !strings.Contains(rec.text(), "warn: dead-lettered") {

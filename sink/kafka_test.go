@@ -5,11 +5,7 @@ package sink
 // they read with kcat (librdkafka), a client independent of kafka-go.
 
 import (
-	"bufio"
-	"bytes"
 	"context"
-	"encoding/json"
-	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -37,47 +33,6 @@ func realTopics(t *testing.T, info kafkatest.Info, brokers []string) Config {
 	return cfg
 }
 
-// kcatRecord is one message as kcat -J prints it.
-type kcatRecord struct {
-	Topic     string   `json:"topic"`
-	Partition int32    `json:"partition"`
-	Key       *string  `json:"key"`
-	Payload   *string  `json:"payload"`
-	Headers   []string `json:"headers"` // key, value, key, value...
-}
-
-func (r kcatRecord) header(key string) string {
-	for i := 0; i+1 < len(r.Headers); i += 2 {
-		if r.Headers[i] == key {
-			return r.Headers[i+1]
-		}
-	}
-	return ""
-}
-
-// kcatConsume reads every message of topic from the start with kcat.
-func kcatConsume(t testing.TB, broker, topic string) []kcatRecord {
-	t.Helper()
-	cmd := kafkatest.Kcat(t, "-C", "-b", broker, "-t", topic, "-o", "beginning", "-e", "-J", "-q")
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	if err != nil {
-		t.Fatalf("kcat -C %s: %v\n%s", topic, err, stderr.String())
-	}
-	var recs []kcatRecord
-	sc := bufio.NewScanner(bytes.NewReader(out))
-	sc.Buffer(nil, 64<<20)
-	for sc.Scan() {
-		var r kcatRecord
-		if err := json.Unmarshal(sc.Bytes(), &r); err != nil {
-			t.Fatalf("kcat output: %v: %.200s", err, sc.Text())
-		}
-		recs = append(recs, r)
-	}
-	return recs
-}
-
 // Events produced through the sink come back unchanged, on their stage's
 // topic, with their key and headers, for every codec.
 func TestKafkaRoundTrip(t *testing.T) {
@@ -100,9 +55,9 @@ func TestKafkaRoundTrip(t *testing.T) {
 			got := 0
 			for _, stage := range stages {
 				topic := cfg.TopicFor(stage)
-				for _, r := range kcatConsume(t, info.Brokers[0], topic) {
+				for _, r := range kafkatest.KcatConsume(t, info.Brokers[0], topic) {
 					got++
-					e, ok := want[r.header(HeaderAuditID)+"/"+r.header(HeaderStage)]
+					e, ok := want[r.Header(HeaderAuditID)+"/"+r.Header(HeaderStage)]
 					switch {
 					case !ok:
 						t.Fatalf("unexpected record %v", r.Headers)
@@ -112,7 +67,7 @@ func TestKafkaRoundTrip(t *testing.T) {
 						t.Errorf("key %v; want %s", r.Key, e.AuditID)
 					case r.Payload == nil || *r.Payload != string(e.Value):
 						t.Errorf("value of %s changed", e.AuditID)
-					case r.header(HeaderLevel) != e.Level || r.header(HeaderVerb) != string(e.Verb) || r.header(HeaderCluster) != "kind-audit":
+					case r.Header(HeaderLevel) != e.Level || r.Header(HeaderVerb) != string(e.Verb) || r.Header(HeaderCluster) != "kind-audit":
 						t.Errorf("unexpected headers %v", r.Headers)
 					}
 				}
@@ -137,7 +92,7 @@ func TestKafkaSASLSCRAM(t *testing.T) {
 	}
 	n := 0
 	for _, stage := range stages {
-		n += len(kcatConsume(t, info.Brokers[0], cfg.TopicFor(stage)))
+		n += len(kafkatest.KcatConsume(t, info.Brokers[0], cfg.TopicFor(stage)))
 	}
 	if n != len(evs) {
 		t.Errorf("consumed %d; want %d", n, len(evs))
@@ -201,7 +156,7 @@ func TestKafkaBrokerLimits(t *testing.T) {
 	info := kafkatest.Broker(t)
 	cfg := realTopics(t, info, info.Brokers)
 	small := kafkatest.TopicName(t) + ".small"
-	createTopicWithConfig(t, info, small, "max.message.bytes", "4000")
+	kafkatest.CreateTopic(t, info, small, 1, kafka.ConfigEntry{ConfigName: "max.message.bytes", ConfigValue: "4000"})
 	cfg.TopicResponseComplete = small
 	cfg.Compression = CompressionNone
 	s, _ := newTestSink(t, cfg)
@@ -216,10 +171,10 @@ func TestKafkaBrokerLimits(t *testing.T) {
 	if _, err := s.Deliver(context.Background(), evs); err != nil {
 		t.Fatalf("Deliver: %v", err)
 	}
-	recs := kcatConsume(t, info.Brokers[0], small)
+	recs := kafkatest.KcatConsume(t, info.Brokers[0], small)
 	var sawBig, sawMeta bool
 	for _, r := range recs {
-		switch r.header(HeaderAuditID) {
+		switch r.Header(HeaderAuditID) {
 		case string(big.AuditID):
 			sawBig = true
 			want, _ := appendTruncated(nil, big.Value)
@@ -239,8 +194,8 @@ func TestKafkaBrokerLimits(t *testing.T) {
 	if !sawBig || !sawMeta || len(recs) != 22 { // 20 ResponseComplete of testEvents, big and meta
 		t.Errorf("consumed %d on %s (big seen: %t, meta seen: %t); want 22", len(recs), small, sawBig, sawMeta)
 	}
-	dead := kcatConsume(t, info.Brokers[0], cfg.DeadLetterTopic)
-	if len(dead) != 1 || dead[0].header(HeaderAuditID) != string(unshortenable.AuditID) || !strings.Contains(dead[0].header(HeaderError), "too large") {
+	dead := kafkatest.KcatConsume(t, info.Brokers[0], cfg.DeadLetterTopic)
+	if len(dead) != 1 || dead[0].Header(HeaderAuditID) != string(unshortenable.AuditID) || !strings.Contains(dead[0].Header(HeaderError), "too large") {
 		t.Errorf("unexpected dead letters %+v", dead)
 	}
 	st := s.Stats().Topics[small]
@@ -268,8 +223,8 @@ func TestKafkaShortenedEvents(t *testing.T) {
 	}
 	got := 0
 	for _, stage := range []string{StageRequestReceived, StageResponseComplete} {
-		for _, r := range kcatConsume(t, info.Brokers[0], cfg.TopicFor(stage)) {
-			i, ok := byID[r.header(HeaderAuditID)]
+		for _, r := range kafkatest.KcatConsume(t, info.Brokers[0], cfg.TopicFor(stage)) {
+			i, ok := byID[r.Header(HeaderAuditID)]
 			if !ok || evs[i].Stage != stage || r.Payload == nil {
 				t.Fatalf("unexpected record %v on %s", r.Headers, stage)
 			}
@@ -279,38 +234,11 @@ func TestKafkaShortenedEvents(t *testing.T) {
 				in, _ = appendTruncated(nil, in)
 			}
 			if listed := checkShortened(t, in, []byte(*r.Payload)); len(listed) != 1 || listed[0] != fields[i] {
-				t.Errorf("%s: fields %v listed; want %s", r.header(HeaderAuditID), listed, fields[i])
+				t.Errorf("%s: fields %v listed; want %s", r.Header(HeaderAuditID), listed, fields[i])
 			}
 		}
 	}
 	if got != len(evs) {
 		t.Errorf("consumed %d records; want %d", got, len(evs))
 	}
-}
-
-func createTopicWithConfig(t *testing.T, info kafkatest.Info, topic, key, value string) {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	client := &kafka.Client{Addr: kafka.TCP(info.Brokers...)}
-	res, err := client.CreateTopics(ctx, &kafka.CreateTopicsRequest{Topics: []kafka.TopicConfig{{
-		Topic: topic, NumPartitions: 1, ReplicationFactor: 1,
-		ConfigEntries: []kafka.ConfigEntry{{ConfigName: key, ConfigValue: value}},
-	}}})
-	if err == nil {
-		err = res.Errors[topic]
-	}
-	if err != nil && !errors.Is(err, kafka.TopicAlreadyExists) {
-		t.Fatalf("create %s: %v", topic, err)
-	}
-	// Wait for a leader, as kafkatest.CreateTopic does.
-	for ctx.Err() == nil {
-		meta, err := client.Metadata(ctx, &kafka.MetadataRequest{Topics: []string{topic}})
-		if err == nil && len(meta.Topics) == 1 && meta.Topics[0].Error == nil && len(meta.Topics[0].Partitions) == 1 &&
-			meta.Topics[0].Partitions[0].Leader.Host != "" {
-			return
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	t.Fatalf("topic %s has no leader", topic)
 }

@@ -5,11 +5,13 @@ package fluentbit
 
 import (
 	"bytes"
+	"context"
 	"fmt"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -35,6 +37,10 @@ func Version(bin string) (string, error) {
 // workers 2), with every path in the test's directory. With HotReload the
 // output has workers 0: Fluent Bit (v5.1.1) starts a Go output's worker pool
 // twice and crashes at a reload otherwise (see the README).
+//
+// Tail reads with a 1M buffer_chunk_size, as audit lines reach several tens
+// of KB and the default 32k would stop at the first large one, and skips
+// (and counts) a line longer than BufferMaxSize rather than stopping at it.
 type Config struct {
 	Plugin    string            // the out_auditstream.so
 	LogPath   string            // the audit log tail reads
@@ -46,20 +52,17 @@ type Config struct {
 	// on (a longer one is skipped and counted by Fluent Bit); default 16M,
 	// the examples'.
 	BufferMaxSize string
+	// Service holds further keys of the service section, such as
+	// http_server and http_port for tests that read Fluent Bit's metrics.
+	Service map[string]string
+	// StorageType is tail's storage.type; default filesystem, the
+	// examples', under which chunks survive a restart.
+	StorageType string
 }
 
 // Write writes the configuration file into c.Dir and returns its path.
 func (c Config) Write() (string, error) {
-	q := strconv.Quote // every value quoted: paths and topic templates hold '{', ':' etc.
-	var keys strings.Builder
-	names := make([]string, 0, len(c.Keys))
-	for k := range c.Keys {
-		names = append(names, k)
-	}
-	sort.Strings(names)
-	for _, k := range names {
-		fmt.Fprintf(&keys, "      %s: %s\n", k, q(c.Keys[k]))
-	}
+	q := strconv.Quote
 	hot, workers := "off", 2
 	if c.HotReload {
 		hot, workers = "on", 0
@@ -67,6 +70,10 @@ func (c Config) Write() (string, error) {
 	bufferMax := c.BufferMaxSize
 	if bufferMax == "" {
 		bufferMax = "16M"
+	}
+	storageType := c.StorageType
+	if storageType == "" {
+		storageType = "filesystem"
 	}
 	cfg := fmt.Sprintf(`plugins:
   - %s
@@ -77,7 +84,7 @@ service:
   log_level: info
   hot_reload: %s
   storage.path: %s
-
+%s
 pipeline:
   inputs:
     - name: tail
@@ -89,17 +96,28 @@ pipeline:
       buffer_max_size: %s
       skip_long_lines: on
       refresh_interval: 1
-      storage.type: filesystem
+      storage.type: %s
 
   outputs:
     - name: auditstream
       match: k8s-audit
       workers: %d
       retry_limit: no_limits
-%s`, q(c.Plugin), int(c.Grace/time.Second), hot, q(filepath.Join(c.Dir, "storage")),
-		q(c.LogPath), q(filepath.Join(c.Dir, "tail.db")), bufferMax, workers, keys.String())
+%s`, q(c.Plugin), int(c.Grace/time.Second), hot, q(filepath.Join(c.Dir, "storage")), yamlKeys("  ", c.Service),
+		q(c.LogPath), q(filepath.Join(c.Dir, "tail.db")), bufferMax, storageType, workers, yamlKeys("      ", c.Keys))
 	p := filepath.Join(c.Dir, "fluent-bit.yaml")
 	return p, os.WriteFile(p, []byte(cfg), 0o600)
+}
+
+// yamlKeys writes keys as lines of a YAML mapping indented by indent, in
+// sorted order so that the file is the same from run to run, every value
+// quoted: paths and topic templates hold '{', ':' etc.
+func yamlKeys(indent string, keys map[string]string) string {
+	var b strings.Builder
+	for _, k := range slices.Sorted(maps.Keys(keys)) {
+		fmt.Fprintf(&b, "%s%s: %s\n", indent, k, strconv.Quote(keys[k]))
+	}
+	return b.String()
 }
 
 // Process is a running fluent-bit.
@@ -113,10 +131,19 @@ type Process struct {
 // Start runs bin with the configuration file cfg; its stdout and stderr
 // (where the plugin logs too) are kept for Output.
 func Start(bin, cfg string) (*Process, error) {
+	return StartContext(context.Background(), bin, cfg)
+}
+
+// StartContext is Start with a context: the process is killed once ctx is
+// done, so that a hung Fluent Bit fails a test rather than stalls it.
+func StartContext(ctx context.Context, bin, cfg string) (*Process, error) {
 	p := &Process{out: &syncBuffer{}, done: make(chan struct{})}
-	p.cmd = exec.Command(bin, "-c", cfg)
+	p.cmd = exec.CommandContext(ctx, bin, "-c", cfg)
 	p.cmd.Dir = filepath.Dir(cfg)
 	p.cmd.Stdout, p.cmd.Stderr = p.out, p.out
+	// Bounds the copying of its output after it is killed or has exited,
+	// should anything it started still hold the pipes.
+	p.cmd.WaitDelay = 5 * time.Second
 	if err := p.cmd.Start(); err != nil {
 		return nil, err
 	}
@@ -129,6 +156,9 @@ func Start(bin, cfg string) (*Process, error) {
 
 // Process is the operating system's process.
 func (p *Process) Process() *os.Process { return p.cmd.Process }
+
+// Done is closed once the process has exited.
+func (p *Process) Done() <-chan struct{} { return p.done }
 
 // Exited tells whether the process has exited.
 func (p *Process) Exited() bool {
@@ -144,7 +174,13 @@ func (p *Process) Exited() bool {
 func (p *Process) Signal(sig syscall.Signal) error { return p.cmd.Process.Signal(sig) }
 
 // Wait waits up to d for the process to exit and returns its exit error.
+// Once it has exited, Wait(0) is its exit error.
 func (p *Process) Wait(d time.Duration) error {
+	// Checked first: with d 0 the timer below may be ready as soon as done,
+	// and select would pick either.
+	if p.Exited() {
+		return p.err
+	}
 	select {
 	case <-p.done:
 		return p.err
@@ -158,19 +194,33 @@ func (p *Process) Output() string { return p.out.String() }
 
 // WaitFor waits up to d until the output holds s.
 func (p *Process) WaitFor(s string, d time.Duration) error {
+	return p.WaitCount(s, 1, d)
+}
+
+// WaitCount waits up to d until the output holds s at least n times, as a
+// message logged once per (re)start or reload is.
+func (p *Process) WaitCount(s string, n int, d time.Duration) error {
 	deadline := time.Now().Add(d)
-	for !strings.Contains(p.Output(), s) {
+	for strings.Count(p.Output(), s) < n {
 		select {
 		case <-p.done:
-			return fmt.Errorf("fluent-bit exited before logging %q: %w", s, p.err)
+			return fmt.Errorf("fluent-bit exited before logging %s: %w", times(s, n), p.err)
 		default:
 		}
 		if time.Now().After(deadline) {
-			return fmt.Errorf("fluent-bit did not log %q in %s", s, d)
+			return fmt.Errorf("fluent-bit did not log %s in %s (%d times so far)", times(s, n), d, strings.Count(p.Output(), s))
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
 	return nil
+}
+
+// times says s, quoted, and n unless it is once, for WaitCount's errors.
+func times(s string, n int) string {
+	if n == 1 {
+		return strconv.Quote(s)
+	}
+	return fmt.Sprintf("%q %d times", s, n)
 }
 
 type syncBuffer struct {

@@ -293,17 +293,18 @@ func TopicName(t testing.TB) string {
 }
 
 // CreateTopic creates topic with the given number of partitions (and one
-// replica), waits until every partition has a leader, and deletes the topic
-// when the test ends. An existing topic of that name fails the test: use
-// TopicName.
-func CreateTopic(t testing.TB, info Info, topic string, partitions int) {
+// replica) and the topic configs given (max.message.bytes, cleanup.policy,
+// ... for tests of what a broker refuses), waits until every partition has
+// a leader, and deletes the topic when the test ends. An existing topic of
+// that name fails the test: use TopicName.
+func CreateTopic(t testing.TB, info Info, topic string, partitions int, configs ...kafka.ConfigEntry) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	client := &kafka.Client{Addr: kafka.TCP(info.Brokers...), Timeout: 10 * time.Second}
 
 	res, err := client.CreateTopics(ctx, &kafka.CreateTopicsRequest{
-		Topics: []kafka.TopicConfig{{Topic: topic, NumPartitions: partitions, ReplicationFactor: 1}},
+		Topics: []kafka.TopicConfig{{Topic: topic, NumPartitions: partitions, ReplicationFactor: 1, ConfigEntries: configs}},
 	})
 	if err == nil {
 		err = res.Errors[topic]

@@ -29,20 +29,14 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/segmentio/kafka-go"
 
+	"github.com/auditstream/auditstream/internal/fluentbit"
 	"github.com/auditstream/auditstream/internal/kafkatest"
-
-	"github.com/auditstream/auditstream/internal/testenv"
 )
-
-// envBin names the environment variable holding the fluent-bit binary.
-const envBin = "FLUENT_BIT_BIN"
 
 // stages are the four audit stages, each routed to its own topic.
 var stages = [...]string{"RequestReceived", "ResponseStarted", "ResponseComplete", "Panic"}
@@ -73,35 +67,10 @@ type burst struct {
 }
 
 func TestFluentBitTailRotateKafka(t *testing.T) {
-	bin := os.Getenv(envBin)
-	if bin == "" {
-		t.Skipf("%s is not set: this end-to-end test needs a real fluent-bit binary "+
-			"(run it as %s=/path/to/fluent-bit make test-e2e)", envBin, envBin)
-	}
-	if fi, err := os.Stat(bin); err != nil || fi.IsDir() {
-		t.Fatalf("%s=%q is not a fluent-bit binary: %v", envBin, bin, err)
-	}
-	info := kafkatest.Broker(t)
-	root, err := testenv.ModuleRoot()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Logf("Fluent Bit: %s (%s)", fluentBitVersion(t, bin), bin)
+	fx := newFixture(t)
+	policy := filepath.Join(fx.root, "examples", "policy.yaml")
 
-	tmp := t.TempDir()
-	so, cli := build(t, root, tmp)
-	policy := filepath.Join(root, "examples", "policy.yaml")
-	lines := readLines(t, filepath.Join(root, "examples", "audit.log"))
-
-	unique := kafkatest.TopicName(t)
-	topics := map[string]string{} // topic -> stage
-	for _, st := range stages {
-		topic := unique + "." + st
-		kafkatest.CreateTopic(t, info, topic, partitions)
-		topics[topic] = st
-	}
-
-	logDir := filepath.Join(tmp, "log")
+	logDir := filepath.Join(fx.tmp, "log")
 	if err := os.Mkdir(logDir, 0o700); err != nil {
 		t.Fatal(err)
 	}
@@ -113,48 +82,20 @@ func TestFluentBitTailRotateKafka(t *testing.T) {
 	}
 	port := freePort(t)
 	metricsURL := fmt.Sprintf("http://127.0.0.1:%d/api/v1/metrics", port)
-	cfg := writeConfig(t, tmp, so, auditLog, policy, port, info.Brokers, unique+".{stage}", "")
-
-	// Fluent Bit and the plugin both log to stderr (the plugin cannot write
-	// into Fluent Bit's log); stdout is captured too, in case a version logs
-	// there.
-	var out syncBuffer
-	ctx, cancel := context.WithTimeout(context.Background(), runTimeout)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, bin, "-c", cfg)
-	cmd.Dir = tmp
-	cmd.Stdout, cmd.Stderr = &out, &out
-	cmd.WaitDelay = 5 * time.Second
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("start %s: %v", bin, err)
-	}
+	fb := fx.startFluentBit(t, fx.config(auditLog, policy, port), runTimeout)
 	started := time.Now()
-	fb := &process{done: make(chan struct{})}
-	go func() {
-		fb.err = cmd.Wait()
-		close(fb.done)
-	}()
-	// Registered after t.TempDir's cleanup, so it runs before it: Fluent Bit
-	// is gone before its storage directory is removed. On an early failure
-	// the deferred cancel has killed it already.
-	t.Cleanup(func() {
-		cancel()
-		<-fb.done
-		if t.Failed() {
-			t.Logf("fluent-bit exit: %v; its output:\n%s", fb.err, out.String())
-		}
-	})
 
 	// Appending before the plugin is up would also work (read_from_head),
 	// but then nothing would be written while tail is watching.
-	waitFor(t, &out, fb, "[output:auditstream:auditstream] started", 30*time.Second)
+	waitFor(t, fb, "[output:auditstream:auditstream] started", 30*time.Second)
 
 	plan := []burst{
 		{0, 150, false, 400 * time.Millisecond},
 		{150, 400, false, 300 * time.Millisecond},
 		// Rotate right after a write, as lumberjack does when a write fills
 		// the file: tail may not have read all of it yet, and must finish it
-		// through the renamed file.
+		// through the renamed file, which it watches for rotate_wait (5s,
+		// Fluent Bit's default) after the rename.
 		{400, 700, true, 0},
 		{700, 850, false, 500 * time.Millisecond},
 		{850, 950, false, 0},
@@ -165,16 +106,16 @@ func TestFluentBitTailRotateKafka(t *testing.T) {
 	// (flush: 1) when SIGTERM comes, and reach Kafka only through the flush
 	// at shutdown. Waiting for tail first keeps the test deterministic: a
 	// line tail has not read at SIGTERM is read only after a restart.
-	last := burst{from: 950, to: len(lines)}
-	if len(lines) <= last.from {
-		t.Fatalf("examples/audit.log has %d lines, want more than %d", len(lines), last.from)
+	last := burst{from: 950, to: len(fx.lines)}
+	if len(fx.lines) <= last.from {
+		t.Fatalf("examples/audit.log has %d lines, want more than %d", len(fx.lines), last.from)
 	}
 
 	var written bytes.Buffer // every byte appended, in order, across files
 	f := openAppend(t, auditLog)
 	rotated, rotatedAt := "", 0
 	for _, b := range plan {
-		appendLines(t, f, lines[b.from:b.to], &written)
+		appendLines(t, f, fx.lines[b.from:b.to], &written)
 		if b.rotate {
 			f.Close()
 			rotated, rotatedAt = rotate(t, auditLog), b.to
@@ -187,30 +128,16 @@ func TestFluentBitTailRotateKafka(t *testing.T) {
 
 	// Wait until Kafka holds at least as many messages as the policy keeps
 	// of what was written so far (more would be duplicates, checked below).
-	before := apply(t, cli, policy, tmp, written.Bytes())
-	waitDelivered(t, info, topics, len(before), fb)
+	before := apply(t, fx.art.CLI, policy, fx.tmp, written.Bytes())
+	waitDelivered(t, fx.info, fx.topics, len(before), fb)
 	t.Logf("%d kept events of the first %d lines in Kafka %v after Fluent Bit started", len(before), last.from, time.Since(started).Round(time.Millisecond))
 
-	appendLines(t, f, lines[last.from:last.to], &written)
+	appendLines(t, f, fx.lines[last.from:last.to], &written)
 	f.Close()
-	how := waitTailRead(t, filepath.Join(tmp, "storage"), lines[len(lines)-1], metricsURL, len(lines), fb)
-	inKafka := sumOffsets(t, info, topics)
+	how := waitTailRead(t, filepath.Join(fx.tmp, "storage"), fx.lines[len(fx.lines)-1], metricsURL, len(fx.lines), fb)
+	inKafka := sumOffsets(t, fx.info, fx.topics)
 
-	// Stop Fluent Bit as Kubernetes does, and give it Grace plus a margin
-	// (the exit hook's own bound is inside Grace).
-	stopAt := time.Now()
-	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
-		t.Fatalf("SIGTERM: %v", err)
-	}
-	select {
-	case <-fb.done:
-	case <-time.After(grace + 10*time.Second):
-		t.Fatalf("fluent-bit still running %v after SIGTERM (grace %v)", time.Since(stopAt).Round(time.Millisecond), grace)
-	}
-	stopTook := time.Since(stopAt)
-	if fb.err != nil {
-		t.Errorf("fluent-bit exited with %v after SIGTERM, want status 0", fb.err)
-	}
+	stopTook := stopFluentBit(t, fb)
 	t.Logf("fluent-bit stopped %v after SIGTERM", stopTook.Round(time.Millisecond))
 	// Fluent Bit waits at most grace for its flushes, and the plugin's exit
 	// hook promises to return within 4s (plugin/instance.go); longer means
@@ -218,117 +145,53 @@ func TestFluentBitTailRotateKafka(t *testing.T) {
 	if limit := grace + 4*time.Second; stopTook > limit {
 		t.Errorf("fluent-bit took %v to stop after SIGTERM, want at most %v", stopTook.Round(time.Millisecond), limit)
 	}
-	checkLog(t, out.String())
+	checkLog(t, fb.Output())
 	run := time.Since(started)
 
 	// Fluent Bit is gone, so the topics no longer grow: reading every
 	// partition up to its end offset reads everything that will ever arrive.
-	expected := apply(t, cli, policy, tmp, written.Bytes())
+	expected := apply(t, fx.art.CLI, policy, fx.tmp, written.Bytes())
 	if len(expected) == 0 {
 		t.Fatal("the policy keeps none of the written events: nothing would be checked")
 	}
-	received := consume(t, info, topics)
+	received := consume(t, fx.info, fx.topics)
 	t.Logf("tail had read every line (%s); %d kept events were in Kafka at SIGTERM, the other %d arrived after it",
 		how, inKafka, max(len(expected)-inKafka, 0))
-	compare(t, topics, expected, received, len(lines), run)
+	compare(t, fx.topics, expected, received, len(fx.lines), run)
 }
 
-// build compiles the plugin .so and the CLI into dir, from the module's
-// current sources.
-func build(t *testing.T, root, dir string) (so, cli string) {
-	t.Helper()
-	goBin := filepath.Join(os.Getenv("GOROOT"), "bin", "go")
-	if _, err := os.Stat(goBin); err != nil {
-		goBin = "go"
+// config is the Fluent Bit pipeline of the tests that tail auditLog
+// through policy into the stage topics, close to examples/fluent-bit.yaml
+// but with every path in the test's directory and times shortened so that
+// the test takes seconds. Its HTTP server, on port, serves the metrics that
+// tell when tail has read every line.
+func (f *fixture) config(auditLog, policy string, port int) fluentbit.Config {
+	return fluentbit.Config{
+		Plugin:  f.art.Plugin,
+		LogPath: auditLog,
+		Dir:     f.tmp,
+		Grace:   grace,
+		Service: map[string]string{
+			"http_server": "on",
+			"http_listen": "127.0.0.1",
+			"http_port":   strconv.Itoa(port),
+		},
+		Keys: map[string]string{
+			"policy_file":   policy,
+			"log_key":       "log",
+			"verbosity":     "info",
+			"brokers":       strings.Join(f.info.Brokers, ","),
+			"topic":         f.unique + ".{stage}",
+			"cluster_name":  clusterName,
+			"message_key":   "auditID",
+			"compression":   "zstd",
+			"required_acks": "all",
+			// The broker is local and healthy: a flush that needs more
+			// than this is a failure, reported sooner than with the
+			// default 30s.
+			"delivery_timeout": "10s",
+		},
 	}
-	so = filepath.Join(dir, "out_auditstream.so")
-	cli = filepath.Join(dir, "auditstream")
-	for _, args := range [][]string{
-		{"build", "-buildmode=c-shared", "-trimpath", "-o", so, "./plugin"},
-		{"build", "-trimpath", "-o", cli, "./cmd/auditstream"},
-	} {
-		cmd := exec.Command(goBin, args...)
-		cmd.Dir = root
-		cmd.Env = append(os.Environ(), "CGO_ENABLED=1")
-		if out, err := cmd.CombinedOutput(); err != nil {
-			t.Fatalf("go %s: %v\n%s", strings.Join(args, " "), err, out)
-		}
-	}
-	return so, cli
-}
-
-func fluentBitVersion(t *testing.T, bin string) string {
-	t.Helper()
-	out, err := exec.Command(bin, "--version").CombinedOutput()
-	if err != nil {
-		t.Fatalf("%s --version: %v\n%s", bin, err, out)
-	}
-	first, _, _ := strings.Cut(strings.TrimSpace(string(out)), "\n")
-	return first
-}
-
-// writeConfig writes the Fluent Bit configuration, close to
-// examples/fluent-bit.yaml but with every path in the test's directory and
-// times shortened so that the test takes seconds. service holds extra lines
-// of the service section, each indented by two spaces.
-func writeConfig(t *testing.T, dir, so, auditLog, policy string, port int, brokers []string, topic, service string) string {
-	t.Helper()
-	q := strconv.Quote // every value quoted: paths and the topic template hold '{', ':' etc.
-	cfg := fmt.Sprintf(`plugins:
-  - %s
-
-service:
-  flush: 1
-  grace: %d
-  log_level: info
-  # The HTTP server's metrics tell when tail has read every line.
-  http_server: on
-  http_listen: 127.0.0.1
-  http_port: %d
-  storage.path: %s
-%s
-pipeline:
-  inputs:
-    - name: tail
-      tag: k8s-audit
-      path: %s
-      db: %s
-      read_from_head: true
-      # Lines reach several tens of KB; the default 32k buffer would stop at
-      # the first large one.
-      buffer_chunk_size: 1M
-      buffer_max_size: 16M
-      # A skipped line shows up as a missing event.
-      skip_long_lines: on
-      refresh_interval: 1
-      rotate_wait: 5
-      storage.type: filesystem
-
-  outputs:
-    - name: auditstream
-      match: k8s-audit
-      workers: 2
-      retry_limit: no_limits
-      policy_file: %s
-      log_key: log
-      verbosity: info
-      brokers: %s
-      topic: %s
-      cluster_name: %s
-      message_key: auditID
-      compression: zstd
-      required_acks: all
-      # The broker is local and healthy: a flush that needs more than this
-      # is a failure, reported sooner than with the default 30s.
-      delivery_timeout: 10s
-`, q(so), int(grace/time.Second), port, q(filepath.Join(dir, "storage")), service,
-		q(auditLog), q(filepath.Join(dir, "tail.db")),
-		q(policy), q(strings.Join(brokers, ",")), q(topic), q(clusterName))
-	p := filepath.Join(dir, "fluent-bit.yaml")
-	if err := os.WriteFile(p, []byte(cfg), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return p
 }
 
 // readLines returns the lines of path, each with its newline.
@@ -409,24 +272,6 @@ func apply(t *testing.T, cli, policy, dir string, data []byte) [][]byte {
 	return kept
 }
 
-// waitFor waits until out contains s, failing if Fluent Bit exits first or
-// it takes longer than timeout.
-func waitFor(t *testing.T, out *syncBuffer, fb *process, s string, timeout time.Duration) {
-	t.Helper()
-	deadline := time.After(timeout)
-	tick := time.NewTicker(50 * time.Millisecond)
-	defer tick.Stop()
-	for !strings.Contains(out.String(), s) {
-		select {
-		case <-fb.done:
-			t.Fatalf("fluent-bit exited (%v) before logging %q", fb.err, s)
-		case <-deadline:
-			t.Fatalf("fluent-bit did not log %q within %v", s, timeout)
-		case <-tick.C:
-		}
-	}
-}
-
 // freePort returns a loopback TCP port that was free a moment ago, for
 // Fluent Bit's HTTP server (a fixed port would clash between parallel runs).
 func freePort(t *testing.T) int {
@@ -445,7 +290,7 @@ func freePort(t *testing.T) int {
 // the last line shows there at once, long before the next flush; once that
 // chunk is flushed and deleted, the records counter of /api/v1/metrics
 // (refreshed only every second or so) tells instead.
-func waitTailRead(t *testing.T, storage string, lastLine []byte, url string, n int, fb *process) string {
+func waitTailRead(t *testing.T, storage string, lastLine []byte, url string, n int, fb *fluentbit.Process) string {
 	t.Helper()
 	lastLine = bytes.TrimSuffix(lastLine, []byte("\n"))
 	deadline := time.Now().Add(30 * time.Second)
@@ -464,8 +309,8 @@ func waitTailRead(t *testing.T, storage string, lastLine []byte, url string, n i
 			t.Fatalf("tail read %d of %d lines in 30s (last error: %v)", records, n, err)
 		}
 		select {
-		case <-fb.done:
-			t.Fatalf("fluent-bit exited (%v) with tail at %d of %d lines", fb.err, records, n)
+		case <-fb.Done():
+			t.Fatalf("fluent-bit exited (%v) with tail at %d of %d lines", fb.Wait(0), records, n)
 		case <-time.After(10 * time.Millisecond):
 		}
 	}
@@ -531,7 +376,7 @@ func sumOffsets(t *testing.T, info kafkatest.Info, topics map[string]string) int
 }
 
 // waitDelivered waits until the topics together hold at least n messages.
-func waitDelivered(t *testing.T, info kafkatest.Info, topics map[string]string, n int, fb *process) {
+func waitDelivered(t *testing.T, info kafkatest.Info, topics map[string]string, n int, fb *fluentbit.Process) {
 	t.Helper()
 	deadline := time.Now().Add(deliverTimeout)
 	have := 0
@@ -550,8 +395,8 @@ func waitDelivered(t *testing.T, info kafkatest.Info, topics map[string]string, 
 			t.Fatalf("%d of %d kept events in Kafka after %v (last error: %v)", have, n, deliverTimeout, err)
 		}
 		select {
-		case <-fb.done:
-			t.Fatalf("fluent-bit exited (%v) with %d of %d kept events in Kafka", fb.err, have, n)
+		case <-fb.Done():
+			t.Fatalf("fluent-bit exited (%v) with %d of %d kept events in Kafka", fb.Wait(0), have, n)
 		case <-time.After(200 * time.Millisecond):
 		}
 	}
@@ -785,30 +630,4 @@ func checkLog(t *testing.T, out string) {
 	if slices.ContainsFunc(notable, func(l string) bool { return strings.Contains(l, "exit: ") }) {
 		t.Errorf("the plugin's exit hook reported a problem (see above)")
 	}
-}
-
-// process is the running Fluent Bit: done is closed once it has exited,
-// and err is then its exit status.
-type process struct {
-	done chan struct{}
-	err  error
-}
-
-// syncBuffer is a bytes.Buffer that Fluent Bit's stdout and stderr copiers
-// write while the test reads it.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }

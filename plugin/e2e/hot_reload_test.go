@@ -2,10 +2,8 @@ package e2e
 
 import (
 	"bytes"
-	"context"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -13,9 +11,6 @@ import (
 	"syscall"
 	"testing"
 	"time"
-
-	"github.com/auditstream/auditstream/internal/kafkatest"
-	"github.com/auditstream/auditstream/internal/testenv"
 )
 
 const (
@@ -53,52 +48,36 @@ const (
 // keeps must reach Kafka at least once (duplicates are counted), and the
 // process's descriptors, threads and memory must not grow with the reloads.
 func TestFluentBitHotReload(t *testing.T) {
-	bin := fluentBitBin(t)
-	info := kafkatest.Broker(t)
-	root, err := testenv.ModuleRoot()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Logf("Fluent Bit: %s (%s)", fluentBitVersion(t, bin), bin)
-
-	tmp := t.TempDir()
-	so, cli := build(t, root, tmp)
-	policy := filepath.Join(root, "examples", "policy.yaml")
-	lines := readLines(t, filepath.Join(root, "examples", "audit.log"))
-	unique := kafkatest.TopicName(t)
-	topics := map[string]string{}
-	for _, st := range stages {
-		kafkatest.CreateTopic(t, info, unique+"."+st, partitions)
-		topics[unique+"."+st] = st
-	}
-	auditLog := filepath.Join(tmp, "audit.log")
+	fx := newFixture(t)
+	policy := filepath.Join(fx.root, "examples", "policy.yaml")
+	auditLog := filepath.Join(fx.tmp, "audit.log")
 	if err := os.WriteFile(auditLog, nil, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	port := freePort(t)
-	cfg := writeConfig(t, tmp, so, auditLog, policy, port, info.Brokers, unique+".{stage}", "  hot_reload: on\n")
-	// Fluent Bit (5.1.1 and master as of its release) starts a Go output's
-	// worker pool twice, in the proxy's init and again in
-	// flb_output_init_all, and stops only the second: the first pool's
-	// threads outlive a reload and crash the process (SIGSEGV in
-	// flb_upstream_conn_timeouts) at the second or third one. Reloads work
-	// with workers 0, which the README advises with hot_reload.
-	noWorkers(t, cfg)
-	cmd, fb, out := startFluentBit(t, bin, cfg, tmp, 10*time.Minute)
+	cfg := fx.config(auditLog, policy, freePort(t))
+	// HotReload also sets the output's workers to 0: Fluent Bit (5.1.1 and
+	// master as of its release) starts a Go output's worker pool twice, in
+	// the proxy's init and again in flb_output_init_all, and stops only the
+	// second: the first pool's threads outlive a reload and crash the
+	// process (SIGSEGV in flb_upstream_conn_timeouts) at the second or third
+	// one. Reloads work with workers 0, which the README advises with
+	// hot_reload.
+	cfg.HotReload = true
+	fb := fx.startFluentBit(t, cfg, 10*time.Minute)
 	const started = "[output:auditstream:auditstream] started"
-	waitFor(t, out, fb, started, 30*time.Second)
+	waitFor(t, fb, started, 30*time.Second)
 
-	w := startWriter(t, auditLog, lines)
+	w := startWriter(t, auditLog, fx.lines)
 	samples := map[int]procStats{}
 	began := time.Now()
 	for r := 1; r <= reloads; r++ {
-		if err := cmd.Process.Signal(syscall.SIGHUP); err != nil {
+		if err := fb.Signal(syscall.SIGHUP); err != nil {
 			t.Fatalf("SIGHUP %d: %v", r, err)
 		}
-		waitCount(t, out, fb, "[reload] successful reload done.", r, reloadTimeout)
-		waitCount(t, out, fb, started, r+1, reloadTimeout)
+		waitCount(t, fb, "[reload] successful reload done.", r, reloadTimeout)
+		waitCount(t, fb, started, r+1, reloadTimeout)
 		if r == reloadsEarly || r == reloads {
-			samples[r] = readProcStats(t, cmd.Process.Pid)
+			samples[r] = readProcStats(t, fb.Process().Pid)
 			t.Logf("after %d reloads: %+v", r, samples[r])
 		}
 		// Let the new instance deliver a few flushes before the next reload.
@@ -107,24 +86,14 @@ func TestFluentBitHotReload(t *testing.T) {
 	written, nLines := w.stop(t)
 	t.Logf("%d reloads in %v while %d lines were written", reloads, time.Since(began).Round(time.Millisecond), nLines)
 
-	expected := apply(t, cli, policy, tmp, written)
+	expected := apply(t, fx.art.CLI, policy, fx.tmp, written)
 	if len(expected) == 0 {
 		t.Fatal("the policy keeps none of the written events: nothing would be checked")
 	}
-	waitDelivered(t, info, topics, len(expected), fb)
-	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
-		t.Fatalf("SIGTERM: %v", err)
-	}
-	select {
-	case <-fb.done:
-	case <-time.After(grace + 10*time.Second):
-		t.Fatalf("fluent-bit still running after SIGTERM")
-	}
-	if fb.err != nil {
-		t.Errorf("fluent-bit exited with %v after SIGTERM, want status 0", fb.err)
-	}
-	checkLog(t, out.String())
-	compare(t, topics, expected, consume(t, info, topics), nLines, time.Since(began))
+	waitDelivered(t, fx.info, fx.topics, len(expected), fb)
+	stopFluentBit(t, fb)
+	checkLog(t, fb.Output())
+	compare(t, fx.topics, expected, consume(t, fx.info, fx.topics), nLines, time.Since(began))
 
 	early, late := samples[reloadsEarly], samples[reloads]
 	for _, c := range []struct {
@@ -139,83 +108,6 @@ func TestFluentBitHotReload(t *testing.T) {
 		if c.late-c.early > c.slack {
 			t.Errorf("%s of fluent-bit grew from %d after %d reloads to %d after %d (allowed growth %d)",
 				c.what, c.early, reloadsEarly, c.late, reloads, c.slack)
-		}
-	}
-}
-
-// noWorkers sets workers 0 in the configuration file cfg.
-func noWorkers(t *testing.T, cfg string) {
-	t.Helper()
-	data, err := os.ReadFile(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	edited := bytes.Replace(data, []byte("workers: 2\n"), []byte("workers: 0\n"), 1)
-	if bytes.Equal(edited, data) {
-		t.Fatalf("%s sets no workers to replace", cfg)
-	}
-	if err := os.WriteFile(cfg, edited, 0o600); err != nil {
-		t.Fatal(err)
-	}
-}
-
-// fluentBitBin returns the fluent-bit binary named by FLUENT_BIT_BIN, and
-// skips the test when it is unset.
-func fluentBitBin(t *testing.T) string {
-	t.Helper()
-	bin := os.Getenv(envBin)
-	if bin == "" {
-		t.Skipf("%s is not set: this end-to-end test needs a real fluent-bit binary "+
-			"(run it as %s=/path/to/fluent-bit make test-e2e)", envBin, envBin)
-	}
-	if fi, err := os.Stat(bin); err != nil || fi.IsDir() {
-		t.Fatalf("%s=%q is not a fluent-bit binary: %v", envBin, bin, err)
-	}
-	return bin
-}
-
-// startFluentBit runs bin with cfg in dir, its stdout and stderr in out,
-// killed after timeout or when the test ends.
-func startFluentBit(t *testing.T, bin, cfg, dir string, timeout time.Duration) (*exec.Cmd, *process, *syncBuffer) {
-	t.Helper()
-	out := &syncBuffer{}
-	ctx, cancel := context.WithTimeout(context.Background(), timeout)
-	cmd := exec.CommandContext(ctx, bin, "-c", cfg)
-	cmd.Dir = dir
-	cmd.Stdout, cmd.Stderr = out, out
-	cmd.WaitDelay = 5 * time.Second
-	if err := cmd.Start(); err != nil {
-		cancel()
-		t.Fatalf("start %s: %v", bin, err)
-	}
-	fb := &process{done: make(chan struct{})}
-	go func() {
-		fb.err = cmd.Wait()
-		close(fb.done)
-	}()
-	// Registered after t.TempDir's cleanup, so it runs first: Fluent Bit is
-	// gone before its storage directory is removed.
-	t.Cleanup(func() {
-		cancel()
-		<-fb.done
-		if t.Failed() {
-			t.Logf("fluent-bit exit: %v; its output:\n%s", fb.err, out.String())
-		}
-	})
-	return cmd, fb, out
-}
-
-// waitCount waits until out contains s at least n times.
-func waitCount(t *testing.T, out *syncBuffer, fb *process, s string, n int, timeout time.Duration) {
-	t.Helper()
-	deadline := time.After(timeout)
-	for strings.Count(out.String(), s) < n {
-		select {
-		case <-fb.done:
-			t.Fatalf("fluent-bit exited (%v) before logging %q %d times", fb.err, s, n)
-		case <-deadline:
-			t.Fatalf("fluent-bit logged %q %d times in %v, want %d", s, strings.Count(out.String(), s), timeout, n)
-		case <-time.After(50 * time.Millisecond):
 		}
 	}
 }

@@ -2,21 +2,17 @@ package e2e
 
 import (
 	"bytes"
-	"context"
 	"fmt"
 	"io"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
-	"github.com/auditstream/auditstream/internal/kafkatest"
-	"github.com/auditstream/auditstream/internal/testenv"
+	"github.com/auditstream/auditstream/internal/fluentbit"
 )
 
 // The policies of TestFluentBitPolicyReload: the first keeps every event
@@ -78,7 +74,7 @@ func scrape(t *testing.T, url, series string) float64 {
 }
 
 // waitSeries waits until the series reaches want.
-func waitSeries(t *testing.T, url, series string, want float64, fb *process) {
+func waitSeries(t *testing.T, url, series string, want float64, fb *fluentbit.Process) {
 	t.Helper()
 	deadline := time.Now().Add(deliverTimeout)
 	for {
@@ -86,10 +82,8 @@ func waitSeries(t *testing.T, url, series string, want float64, fb *process) {
 		if got == want {
 			return
 		}
-		select {
-		case <-fb.done:
-			t.Fatalf("fluent-bit exited (%v) while %s was %v, waiting for %v", fb.err, series, got, want)
-		default:
+		if fb.Exited() {
+			t.Fatalf("fluent-bit exited (%v) while %s was %v, waiting for %v", fb.Wait(0), series, got, want)
 		}
 		if time.Now().After(deadline) {
 			t.Fatalf("%s is %v after %v; want %v", series, got, deliverTimeout, want)
@@ -105,26 +99,9 @@ func waitSeries(t *testing.T, url, series string, want float64, fb *process) {
 // the second; an invalid third policy is refused and the second stays. The
 // plugin's own endpoint says so, and Kafka holds exactly the first phase.
 func TestFluentBitPolicyReload(t *testing.T) {
-	bin := os.Getenv(envBin)
-	if bin == "" {
-		t.Skipf("%s is not set: this end-to-end test needs a real fluent-bit binary", envBin)
-	}
-	info := kafkatest.Broker(t)
-	root, err := testenv.ModuleRoot()
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmp := t.TempDir()
-	so, cli := build(t, root, tmp)
-	lines := readLines(t, filepath.Join(root, "examples", "audit.log"))
+	fx := newFixture(t)
 
-	unique := kafkatest.TopicName(t)
-	topics := map[string]string{}
-	for _, st := range stages {
-		kafkatest.CreateTopic(t, info, unique+"."+st, partitions)
-		topics[unique+"."+st] = st
-	}
-	policies := &configMapDir{t: t, dir: filepath.Join(tmp, "policy")}
+	policies := &configMapDir{t: t, dir: filepath.Join(fx.tmp, "policy")}
 	if err := os.Mkdir(policies.dir, 0o755); err != nil {
 		t.Fatal(err)
 	}
@@ -133,97 +110,59 @@ func TestFluentBitPolicyReload(t *testing.T) {
 	if err := os.Symlink(filepath.Join("..data", "policy.yaml"), policy); err != nil {
 		t.Fatal(err)
 	}
-	auditLog := filepath.Join(tmp, "audit.log")
+	auditLog := filepath.Join(fx.tmp, "audit.log")
 	if err := os.WriteFile(auditLog, nil, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	metricsURL := fmt.Sprintf("http://127.0.0.1:%d/metrics", freePort(t))
-	cfg := fmt.Sprintf(`service:
-  flush: 1
-  grace: %d
-  log_level: info
-plugins:
-  - %s
-pipeline:
-  inputs:
-    - name: tail
-      tag: k8s-audit
-      path: %s
-      read_from_head: true
-      buffer_chunk_size: 1M
-      buffer_max_size: 16M
-      refresh_interval: 1
-  outputs:
-    - name: auditstream
-      match: k8s-audit
-      workers: 2
-      retry_limit: no_limits
-      instance_name: reload
-      policy_file: %s
-      policy_reload_interval: 1h
-      metrics_listen: %s
-      brokers: %s
-      topic: %s.{stage}
-      summary_interval: 0
-      delivery_timeout: 10s
-`, int(grace/time.Second), so, auditLog, policy, strings.TrimSuffix(strings.TrimPrefix(metricsURL, "http://"), "/metrics"),
-		strings.Join(info.Brokers, ","), unique)
-	cfgPath := filepath.Join(tmp, "fluent-bit.yaml")
-	if err := os.WriteFile(cfgPath, []byte(cfg), 0o600); err != nil {
-		t.Fatal(err)
-	}
-
-	var out syncBuffer
-	ctx, cancel := context.WithTimeout(context.Background(), runTimeout)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, bin, "-c", cfgPath)
-	cmd.Dir = tmp
-	cmd.Stdout, cmd.Stderr = &out, &out
-	cmd.WaitDelay = 5 * time.Second
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("start %s: %v", bin, err)
-	}
-	fb := &process{done: make(chan struct{})}
-	go func() {
-		fb.err = cmd.Wait()
-		close(fb.done)
-	}()
-	t.Cleanup(func() {
-		cancel()
-		<-fb.done
-		if t.Failed() {
-			t.Logf("fluent-bit exit: %v; its output:\n%s", fb.err, out.String())
-		}
-	})
-	waitFor(t, &out, fb, "[output:auditstream:reload] started", 30*time.Second)
+	metricsAddr := fmt.Sprintf("127.0.0.1:%d", freePort(t))
+	metricsURL := "http://" + metricsAddr + "/metrics"
+	fb := fx.startFluentBit(t, fluentbit.Config{
+		Plugin:  fx.art.Plugin,
+		LogPath: auditLog,
+		Dir:     fx.tmp,
+		Grace:   grace,
+		// Nothing here outlives the process: chunks in memory will do.
+		StorageType: "memory",
+		Keys: map[string]string{
+			"instance_name":          "reload",
+			"policy_file":            policy,
+			"policy_reload_interval": "1h",
+			"metrics_listen":         metricsAddr,
+			"brokers":                strings.Join(fx.info.Brokers, ","),
+			"topic":                  fx.unique + ".{stage}",
+			"summary_interval":       "0",
+			"delivery_timeout":       "10s",
+		},
+	}, runTimeout)
+	waitFor(t, fb, "[output:auditstream:reload] started", 30*time.Second)
 
 	const series = `auditstream_events_total{instance="reload",outcome="%s"}`
 	kept, dropped := fmt.Sprintf(series, "kept"), fmt.Sprintf(series, "dropped_policy")
-	keepFile := filepath.Join(tmp, "keep.yaml")
+	keepFile := filepath.Join(fx.tmp, "keep.yaml")
 	if err := os.WriteFile(keepFile, []byte(keepPolicy), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	// events is how many audit events the lines hold: all of them, unless a
 	// line of the sample is not one (counted as malformed, not dropped).
 	events := func(from, to int) [][]byte {
-		return apply(t, cli, keepFile, tmp, bytes.Join(lines[from:to], nil))
+		return apply(t, fx.art.CLI, keepFile, fx.tmp, bytes.Join(fx.lines[from:to], nil))
 	}
 	expected, second, third := events(0, 300), len(events(300, 600)), len(events(600, 700))
 
 	f := openAppend(t, auditLog)
 	defer f.Close()
 	var written bytes.Buffer
-	appendLines(t, f, lines[:300], &written)
+	appendLines(t, f, fx.lines[:300], &written)
 	waitSeries(t, metricsURL, kept, float64(len(expected)), fb)
 
 	policies.swap(dropPolicy)
-	waitFor(t, &out, fb, "[output:auditstream:reload] policy reloaded from "+policy, 30*time.Second)
-	appendLines(t, f, lines[300:600], &written)
+	waitFor(t, fb, "[output:auditstream:reload] policy reloaded from "+policy, 30*time.Second)
+	appendLines(t, f, fx.lines[300:600], &written)
 	waitSeries(t, metricsURL, dropped, float64(second), fb)
 
 	policies.swap(invalidPolicy)
 	waitSeries(t, metricsURL, `auditstream_policy_last_reload_successful{instance="reload"}`, 0, fb)
-	appendLines(t, f, lines[600:700], &written)
+	appendLines(t, f, fx.lines[600:700], &written)
 	waitSeries(t, metricsURL, dropped, float64(second+third), fb)
 
 	for s, want := range map[string]float64{
@@ -235,15 +174,12 @@ pipeline:
 			t.Errorf("%s = %v; want %v", s, got, want)
 		}
 	}
-	if n := strings.Count(out.String(), "policy reload refused"); n != 1 {
+	if n := strings.Count(fb.Output(), "policy reload refused"); n != 1 {
 		t.Errorf("%d lines say the invalid policy was refused; want 1", n)
 	}
 
-	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
-		t.Fatal(err)
-	}
-	<-fb.done
-	received := consume(t, info, topics)
+	stopFluentBit(t, fb)
+	received := consume(t, fx.info, fx.topics)
 	if len(received) != len(expected) {
 		t.Errorf("%d messages in Kafka; want the %d the first policy keeps of the first 300 lines", len(received), len(expected))
 	}

@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/auditstream/auditstream/filter"
+	"github.com/auditstream/auditstream/internal/testenv"
 	"github.com/auditstream/auditstream/sink"
 )
 
@@ -12,16 +13,7 @@ import (
 // can go wrong is counted where it belongs, and a run where everything is
 // where it should be balances. It runs in every go test.
 func TestLedger(t *testing.T) {
-	p, _, err := filter.Compile([]byte(`apiVersion: audit.k8s.io/v1
-kind: Policy
-omitStages: [RequestReceived]
-rules:
-- level: None
-  users: ["system:kube-proxy"]
-- level: Metadata
-  resources: [{group: "", resources: ["secrets"]}]
-- level: RequestResponse
-`))
+	p, _, err := filter.Compile([]byte(testenv.Policy))
 	if err != nil {
 		t.Fatal(err)
 	}

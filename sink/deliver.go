@@ -107,34 +107,45 @@ func (s *Sink) Deliver(ctx context.Context, events []Event) (res Result, err err
 	return res, &DeliveryError{Failed: len(b.msgs), Total: len(events), Retryable: true, Err: cause, After: time.Since(start)}
 }
 
-// send writes every message once, one WriteMessages call per group (topic and
-// writer), concurrently, and returns each message's error. early reports
-// that a call returned on its context, with kafka-go perhaps still holding
-// its messages.
+// send writes every message once and returns each message's error: the
+// batched messages of every topic in one producer call, and those to go
+// alone through the one-message writer, one WriteMessages call per topic,
+// all concurrently. early reports that a call returned on its context, with
+// kafka-go perhaps still holding its messages.
 func (s *Sink) send(ctx context.Context, b *batch) (errs []error, early bool) {
 	errs = make([]error, len(b.msgs))
-	var earlyCalls atomic.Int32
-	var wg sync.WaitGroup
-	first := true
-	for lo := 0; lo < len(b.msgs); {
+	var calls []func() bool
+	// sortByGroup put the batched messages first.
+	bulk := 0
+	for bulk < len(b.msgs) && !b.meta[bulk].alone {
+		bulk++
+	}
+	if bulk > 0 {
+		msgs, gerrs := b.msgs[:bulk], errs[:bulk]
+		calls = append(calls, func() bool {
+			return s.write(gerrs, func() bool { return s.bulk.write(ctx, msgs, gerrs) })
+		})
+	}
+	for lo := bulk; lo < len(b.msgs); {
 		hi := lo + 1
-		g := groupOf(&b.meta[lo])
-		for hi < len(b.msgs) && groupOf(&b.meta[hi]) == g {
+		for hi < len(b.msgs) && b.meta[hi].dest == b.meta[lo].dest {
 			hi++
 		}
-		w := s.bulk
-		if b.meta[lo].alone {
-			w = s.alone
-		}
 		msgs, gerrs := b.msgs[lo:hi], errs[lo:hi]
+		calls = append(calls, func() bool {
+			return s.write(gerrs, func() bool { return s.writeAlone(ctx, msgs, gerrs) })
+		})
 		lo = hi
-		if lo == len(b.msgs) && first {
-			// A single group, the common case, needs no goroutine.
-			return errs, s.write(ctx, w, msgs, gerrs)
-		}
-		first = false
+	}
+	if len(calls) == 1 {
+		// The common case needs no goroutine.
+		return errs, calls[0]()
+	}
+	var earlyCalls atomic.Int32
+	var wg sync.WaitGroup
+	for _, c := range calls {
 		wg.Go(func() {
-			if s.write(ctx, w, msgs, gerrs) {
+			if c() {
 				earlyCalls.Add(1)
 			}
 		})
@@ -143,12 +154,12 @@ func (s *Sink) send(ctx context.Context, b *batch) (errs []error, early bool) {
 	return errs, earlyCalls.Load() > 0
 }
 
-// write sends msgs through w and stores each message's error in errs. It
-// reports whether WriteMessages returned on its context, before the outcome
-// of every message was known. A panic (in kafka-go, say) is recovered, as it
-// runs in a goroutine of its own: it becomes every message's error, and
-// counts as early, since kafka-go may then hold the messages.
-func (s *Sink) write(ctx context.Context, w *kafka.Writer, msgs []kafka.Message, errs []error) (early bool) {
+// write runs one send call, which stores each of its messages' errors in
+// errs and reports whether it returned early. A panic (in kafka-go, say) is
+// recovered, as the call may run in a goroutine of its own: it becomes
+// every message's error, and counts as early, since kafka-go may then hold
+// the messages.
+func (s *Sink) write(errs []error, send func() bool) (early bool) {
 	defer func() {
 		if r := recover(); r != nil {
 			err := s.recovered("send", r)
@@ -159,7 +170,14 @@ func (s *Sink) write(ctx context.Context, w *kafka.Writer, msgs []kafka.Message,
 		}
 	}()
 	call(s.hooks.beforeWrite)
-	err := w.WriteMessages(ctx, msgs...)
+	return send()
+}
+
+// writeAlone sends msgs through the one-message writer and stores each
+// message's error in errs. It reports whether WriteMessages returned on its
+// context, before the outcome of every message was known.
+func (s *Sink) writeAlone(ctx context.Context, msgs []kafka.Message, errs []error) (early bool) {
+	err := s.alone.WriteMessages(ctx, msgs...)
 	if err == nil {
 		return false
 	}
@@ -277,7 +295,7 @@ func (s *Sink) settle(b *batch, errs []error, cause *error, res *Result) (next *
 	case refusal != nil:
 		return next, false, &halt{err: refusal, retryable: true}
 	}
-	next.sortByGroup(len(s.topics))
+	next.sortByGroup()
 	return next, retry, nil
 }
 

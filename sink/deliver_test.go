@@ -74,11 +74,12 @@ func TestDeliverRetriesOnlyFailedMessages(t *testing.T) {
 	var failures atomic.Int32
 	c.ControlKey(int16(kmsg.Produce), func(req kmsg.Request) (kmsg.Response, error, bool) {
 		c.KeepControl()
-		topic, partition, _ := produceTarget(req)
-		if topic == stageTopics[2] && partition == 1 && failures.Add(1) <= 2 {
-			return produceError(req, kerr.NotLeaderForPartition.Code), nil, true
-		}
-		return nil, nil, false
+		return failPartitions(req, func(topic string, partition int32, _ []byte) (int16, *string) {
+			if topic == stageTopics[2] && partition == 1 && failures.Add(1) <= 2 {
+				return kerr.NotLeaderForPartition.Code, nil
+			}
+			return 0, nil
+		})
 	})
 	s, _ := newTestSink(t, testConfig(c.ListenAddrs()))
 	evs := testEvents(300, 800)
@@ -106,10 +107,7 @@ func TestDeliverDeadline(t *testing.T) {
 	c := newCluster(t)
 	c.ControlKey(int16(kmsg.Produce), func(req kmsg.Request) (kmsg.Response, error, bool) {
 		c.KeepControl()
-		if topic, _, _ := produceTarget(req); topic == stageTopics[0] {
-			return produceError(req, kerr.NotEnoughReplicas.Code), nil, true
-		}
-		return nil, nil, false
+		return failPartitions(req, failTopic(stageTopics[0], kerr.NotEnoughReplicas.Code))
 	})
 	cfg := testConfig(c.ListenAddrs())
 	cfg.DeliveryTimeout = 1500 * time.Millisecond
@@ -162,11 +160,12 @@ func TestDeliverBrokerTooLarge(t *testing.T) {
 	const limit = 3000 // the topic's max.message.bytes, below the sink's
 	c.ControlKey(int16(kmsg.Produce), func(req kmsg.Request) (kmsg.Response, error, bool) {
 		c.KeepControl()
-		r := req.(*kmsg.ProduceRequest)
-		if len(r.Topics[0].Partitions[0].Records) > limit {
-			return produceError(req, kerr.MessageTooLarge.Code), nil, true
-		}
-		return nil, nil, false
+		return failPartitions(req, func(_ string, _ int32, records []byte) (int16, *string) {
+			if len(records) > limit {
+				return kerr.MessageTooLarge.Code, nil
+			}
+			return 0, nil
+		})
 	})
 	cfg := testConfig(c.ListenAddrs())
 	cfg.Compression = CompressionNone

@@ -26,7 +26,7 @@
 //	required_acks               all|one|none (-1|1|0)                all
 //	batch_size                  messages per partition batch         1000
 //	batch_bytes                 bytes per partition batch            1000000
-//	linger                      wait for a fuller batch              0
+//	linger                      ignored (kept for old configurations) 0
 //	max_message_bytes           larger events are truncated          1000000
 //	dead_letter_topic           for undeliverable events; none: off  k8s-audit.dead-letter
 //	cluster_name                "cluster" header                     (no header)

@@ -2,7 +2,6 @@ package sink
 
 import (
 	"context"
-	"encoding/binary"
 	"fmt"
 	"strings"
 	"sync"
@@ -82,7 +81,6 @@ func testConfig(brokers []string) Config {
 	cfg := DefaultConfig()
 	cfg.Brokers = brokers
 	cfg.DeliveryTimeout = 5 * time.Second
-	cfg.Linger = time.Millisecond
 	return cfg
 }
 
@@ -180,16 +178,67 @@ func produceError(req kmsg.Request, code int16) kmsg.Response {
 	return resp
 }
 
-// produceTarget returns the only topic and partition of a produce request
-// (kafka-go sends one per partition) and its record count.
-func produceTarget(req kmsg.Request) (topic string, partition int32, records int) {
+// failPartitions lets a fake broker refuse some partitions of a produce
+// request: answer gives a partition's error code and message (0: accept).
+// The sink sends one request per broker, with a batch per partition, and the
+// fake broker can only answer a request whole or let it through: a request
+// whose partitions all fail is answered with their codes; one that mixes
+// them with accepted ones loses its failing partitions and goes through, so
+// that the broker writes the others and its answer omits the failing ones,
+// which the sink then sends again, on their own, and is answered their codes.
+func failPartitions(req kmsg.Request, answer func(topic string, partition int32, records []byte) (int16, *string)) (kmsg.Response, error, bool) {
 	r := req.(*kmsg.ProduceRequest)
-	t := r.Topics[0]
-	p := t.Partitions[0]
-	if len(p.Records) >= 61 {
-		records = int(binary.BigEndian.Uint32(p.Records[57:61]))
+	failing, total := 0, 0
+	for _, t := range r.Topics {
+		for _, p := range t.Partitions {
+			total++
+			if code, _ := answer(t.Topic, p.Partition, p.Records); code != 0 {
+				failing++
+			}
+		}
 	}
-	return t.Topic, p.Partition, records
+	switch failing {
+	case 0:
+		return nil, nil, false
+	case total:
+		resp := r.ResponseKind().(*kmsg.ProduceResponse)
+		for _, t := range r.Topics {
+			rt := kmsg.NewProduceResponseTopic()
+			rt.Topic, rt.TopicID = t.Topic, t.TopicID
+			for _, p := range t.Partitions {
+				rp := kmsg.NewProduceResponseTopicPartition()
+				rp.Partition = p.Partition
+				rp.ErrorCode, rp.ErrorMessage = answer(t.Topic, p.Partition, p.Records)
+				rt.Partitions = append(rt.Partitions, rp)
+			}
+			resp.Topics = append(resp.Topics, rt)
+		}
+		return resp, nil, true
+	}
+	topics := r.Topics[:0]
+	for _, t := range r.Topics {
+		parts := t.Partitions[:0]
+		for _, p := range t.Partitions {
+			if code, _ := answer(t.Topic, p.Partition, p.Records); code == 0 {
+				parts = append(parts, p)
+			}
+		}
+		if t.Partitions = parts; len(parts) > 0 {
+			topics = append(topics, t)
+		}
+	}
+	r.Topics = topics
+	return nil, nil, false
+}
+
+// failTopic is a failPartitions answer: code for every partition of topic.
+func failTopic(topic string, code int16) func(string, int32, []byte) (int16, *string) {
+	return func(t string, _ int32, _ []byte) (int16, *string) {
+		if t == topic {
+			return code, nil
+		}
+		return 0, nil
+	}
 }
 
 // byAuditID counts consumed records per auditID header.

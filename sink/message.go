@@ -196,7 +196,7 @@ func (s *Sink) build(events []Event, res *Result) *batch {
 		b.remove(dropped)
 		res.Dropped += len(dropped)
 	}
-	b.sortByGroup(len(s.topics))
+	b.sortByGroup()
 	return b
 }
 

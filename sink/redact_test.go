@@ -146,18 +146,13 @@ func TestDeliverRedactsPassword(t *testing.T) {
 		var echo string
 		c.ControlKey(int16(kmsg.Produce), func(req kmsg.Request) (kmsg.Response, error, bool) {
 			c.KeepControl()
-			topic, _, _ := produceTarget(req)
-			code := map[string]int16{stageTopics[3]: kerr.TopicAuthorizationFailed.Code, stageTopics[1]: kerr.InvalidRecord.Code}[topic]
-			if code == 0 {
-				return nil, nil, false
-			}
-			resp := produceError(req, code).(*kmsg.ProduceResponse)
-			for i := range resp.Topics {
-				for j := range resp.Topics[i].Partitions {
-					resp.Topics[i].Partitions[j].ErrorMessage = kmsg.StringPtr(echo)
+			return failPartitions(req, func(topic string, _ int32, _ []byte) (int16, *string) {
+				code := map[string]int16{stageTopics[3]: kerr.TopicAuthorizationFailed.Code, stageTopics[1]: kerr.InvalidRecord.Code}[topic]
+				if code == 0 {
+					return 0, nil
 				}
-			}
-			return resp, nil, true
+				return code, kmsg.StringPtr(echo)
+			})
 		})
 		cfg := testConfig(c.ListenAddrs())
 		cfg.DeadLetterTopic = "dlq"

@@ -23,11 +23,12 @@ func TestDeliverBadRecordDeadLetters(t *testing.T) {
 			c := newCluster(t)
 			c.ControlKey(int16(kmsg.Produce), func(req kmsg.Request) (kmsg.Response, error, bool) {
 				c.KeepControl()
-				r := req.(*kmsg.ProduceRequest)
-				if r.Topics[0].Topic != "dlq" && bytes.Contains(r.Topics[0].Partitions[0].Records, []byte("BAD-RECORD")) {
-					return produceError(req, code.Code), nil, true
-				}
-				return nil, nil, false
+				return failPartitions(req, func(topic string, _ int32, records []byte) (int16, *string) {
+					if topic != "dlq" && bytes.Contains(records, []byte("BAD-RECORD")) {
+						return code.Code, nil
+					}
+					return 0, nil
+				})
 			})
 			cfg := testConfig(c.ListenAddrs())
 			cfg.DeadLetterTopic = "dlq"
@@ -71,10 +72,7 @@ func TestDeliverBadRecordDrops(t *testing.T) {
 	c := newCluster(t)
 	c.ControlKey(int16(kmsg.Produce), func(req kmsg.Request) (kmsg.Response, error, bool) {
 		c.KeepControl()
-		if topic, _, _ := produceTarget(req); topic == stageTopics[3] {
-			return produceError(req, kerr.InvalidRecord.Code), nil, true
-		}
-		return nil, nil, false
+		return failPartitions(req, failTopic(stageTopics[3], kerr.InvalidRecord.Code))
 	})
 	cfg := testConfig(c.ListenAddrs())
 	cfg.DeadLetterTopic = ""
@@ -109,10 +107,7 @@ func TestDeliverRefusalKeepsBatch(t *testing.T) {
 			c := newCluster(t)
 			c.ControlKey(int16(kmsg.Produce), func(req kmsg.Request) (kmsg.Response, error, bool) {
 				c.KeepControl()
-				if topic, _, _ := produceTarget(req); topic == stageTopics[3] {
-					return produceError(req, code.Code), nil, true
-				}
-				return nil, nil, false
+				return failPartitions(req, failTopic(stageTopics[3], code.Code))
 			})
 			cfg := testConfig(c.ListenAddrs())
 			cfg.DeadLetterTopic = "dlq"

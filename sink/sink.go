@@ -26,10 +26,12 @@ type Sink struct {
 	// writerTransport is what the writers use: transport behind a cache of
 	// the per-message metadata lookups (metacache.go).
 	writerTransport *metaCache
-	// bulk carries messages up to BatchBytes in batches; alone carries one
-	// message per request: those larger than BatchBytes, and those whose batch
-	// the broker refused as too large, to find out which one is.
-	bulk, alone *kafka.Writer
+	// bulk carries messages up to BatchBytes in batches, one request per
+	// partition leader; alone carries one message per request: those larger
+	// than BatchBytes, and those whose batch the broker refused as too
+	// large, to find out which one is.
+	bulk  *producer
+	alone *kafka.Writer
 
 	// topics are the distinct destination topics; stageTopic maps a stage's
 	// index in stages to its index in topics, and dlq is the dead-letter
@@ -126,8 +128,18 @@ func New(cfg Config, log Logger) (*Sink, error) { //nolint:gocritic // hugeParam
 		Context:        s.stopCtx,
 	}
 	s.writerTransport = newMetaCache(s.transport, s.topics)
-	s.bulk = s.newWriter(cfg.BatchSize, cfg.BatchBytes, cfg.Linger)
-	s.alone = s.newWriter(1, max(cfg.MaxMessageBytes, cfg.BatchBytes), time.Millisecond)
+	s.bulk = &producer{
+		transport:   s.writerTransport,
+		addr:        kafka.TCP(cfg.Brokers...),
+		balancer:    balancer(cfg.Partitioner),
+		acks:        requiredAcks(cfg.RequiredAcks),
+		compression: compression(cfg.Compression),
+		batchSize:   cfg.BatchSize,
+		batchBytes:  cfg.BatchBytes,
+		timeout:     min(cfg.DeliveryTimeout, maxWriteTimeout),
+		autoCreate:  cfg.AutoCreateTopics,
+	}
+	s.alone = s.newWriter(max(cfg.MaxMessageBytes, cfg.BatchBytes))
 
 	if cfg.TLS.InsecureSkipVerify {
 		log(LogWarn, "kafka_insecure_skip_verify is on: broker certificates are NOT verified, "+
@@ -135,6 +147,9 @@ func New(cfg Config, log Logger) (*Sink, error) { //nolint:gocritic // hugeParam
 	}
 	if mech != nil && !cfg.TLS.Enabled {
 		log(LogWarn, fmt.Sprintf("sasl_mechanism %s without kafka_tls: credentials and audit events cross the network in clear text", cfg.SASL.Mechanism))
+	}
+	if cfg.Linger > 0 {
+		log(LogWarn, fmt.Sprintf("linger %s is ignored: each flush's events are sent at once, one request per broker; remove the key", cfg.Linger))
 	}
 	if cfg.DeadLetterTopic == "" {
 		log(LogWarn, "dead_letter_topic is none: events that no retry can deliver (too large, a record the broker rejects) are dropped, counted and logged")
@@ -156,18 +171,18 @@ func (s *Sink) topicIndex(name string) int8 {
 	return int8(len(s.topics) - 1)
 }
 
-func (s *Sink) newWriter(batchSize, batchBytes int, linger time.Duration) *kafka.Writer {
-	if linger <= 0 {
-		// kafka-go reads 0 as its 1 s default; a nanosecond sends at once.
-		linger = time.Nanosecond
-	}
+// newWriter returns the one-message writer: every WriteMessages call sends
+// its messages one per request, as soon as it is made.
+func (s *Sink) newWriter(batchBytes int) *kafka.Writer {
 	writeTimeout := min(s.cfg.DeliveryTimeout, maxWriteTimeout)
 	return &kafka.Writer{
-		Addr:         kafka.TCP(s.cfg.Brokers...),
-		Balancer:     balancer(s.cfg.Partitioner),
-		BatchSize:    batchSize,
-		BatchBytes:   int64(batchBytes),
-		BatchTimeout: linger,
+		Addr:       kafka.TCP(s.cfg.Brokers...),
+		Balancer:   balancer(s.cfg.Partitioner),
+		BatchSize:  1,
+		BatchBytes: int64(batchBytes),
+		// kafka-go reads 0 as its 1 s default; a single-message batch is
+		// full at once anyway.
+		BatchTimeout: time.Millisecond,
 		// Deliver retries itself, per message and within its deadline;
 		// kafka-go's own retries would hold a whole partition's queue.
 		MaxAttempts:            1,
@@ -259,7 +274,6 @@ func (s *Sink) Close(ctx context.Context) (err error) {
 		}()
 		s.inflight.Wait()
 		call(s.hooks.beforeClose)
-		_ = s.bulk.Close()
 		_ = s.alone.Close()
 	}()
 	select {

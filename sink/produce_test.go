@@ -1,0 +1,107 @@
+package sink
+
+import (
+	"context"
+	"slices"
+	"sync"
+	"testing"
+
+	"github.com/segmentio/kafka-go/compress"
+	"github.com/segmentio/kafka-go/compress/snappy"
+	"github.com/twmb/franz-go/pkg/kfake"
+	"github.com/twmb/franz-go/pkg/kmsg"
+)
+
+// producedRequests records the (topic, partition) pairs of every produce
+// request the cluster receives.
+func producedRequests(c *kfake.Cluster) func() [][]string {
+	var mu sync.Mutex
+	var reqs [][]string
+	c.ControlKey(int16(kmsg.Produce), func(req kmsg.Request) (kmsg.Response, error, bool) {
+		c.KeepControl()
+		var parts []string
+		for _, t := range req.(*kmsg.ProduceRequest).Topics {
+			for _, p := range t.Partitions {
+				parts = append(parts, t.Topic+"/"+string(rune('0'+p.Partition)))
+			}
+		}
+		mu.Lock()
+		reqs = append(reqs, parts)
+		mu.Unlock()
+		return nil, nil, false
+	})
+	return func() [][]string {
+		mu.Lock()
+		defer mu.Unlock()
+		return slices.Clone(reqs)
+	}
+}
+
+// A Deliver call sends one produce request per broker, carrying a batch for
+// every partition that broker leads, of every topic: not one request per
+// partition, as kafka-go's Writer does.
+func TestDeliverOneRequestPerBroker(t *testing.T) {
+	c := newCluster(t, kfake.NumBrokers(3))
+	requests := producedRequests(c)
+	s, _ := newTestSink(t, testConfig(c.ListenAddrs()))
+	evs := testEvents(300, 500)
+	if _, err := s.Deliver(context.Background(), evs); err != nil {
+		t.Fatalf("Deliver: %v", err)
+	}
+	if got := len(consume(t, c.ListenAddrs(), len(evs), stageTopics...)); got != len(evs) {
+		t.Fatalf("consumed %d records; want %d", got, len(evs))
+	}
+	reqs := requests()
+	seen := map[string]bool{}
+	for _, r := range reqs {
+		for _, p := range r {
+			if seen[p] {
+				t.Errorf("partition %s in more than one request: %v", p, reqs)
+			}
+			seen[p] = true
+		}
+	}
+	// Four stage topics of three partitions, all written to.
+	if len(seen) != 12 || len(reqs) > 3 {
+		t.Errorf("%d partitions in %d requests; want 12 partitions in at most 3 (one per broker): %v", len(seen), len(reqs), reqs)
+	}
+}
+
+// A partition with more messages than one batch holds gets them in
+// successive requests, each sent once the one before is acknowledged, so
+// that they are written in the order of the call.
+func TestDeliverKeepsPartitionOrder(t *testing.T) {
+	c := newCluster(t)
+	requests := producedRequests(c)
+	cfg := testConfig(c.ListenAddrs())
+	cfg.MessageKey = KeyNamespace
+	cfg.BatchSize = 5
+	s, _ := newTestSink(t, cfg)
+	var evs []Event
+	for i := range 60 {
+		evs = append(evs, testEvent(3*i, StageResponseComplete, "Metadata", 300)) // namespace "default"
+	}
+	if _, err := s.Deliver(context.Background(), evs); err != nil {
+		t.Fatalf("Deliver: %v", err)
+	}
+	recs := consume(t, c.ListenAddrs(), len(evs), stageTopics[2])
+	if len(recs) != len(evs) {
+		t.Fatalf("consumed %d records; want %d", len(recs), len(evs))
+	}
+	for i, r := range recs {
+		if want := string(evs[i].AuditID); r.headers[HeaderAuditID] != want || r.partition != recs[0].partition {
+			t.Fatalf("record %d: auditID %s on partition %d; want %s on %d", i, r.headers[HeaderAuditID], r.partition, want, recs[0].partition)
+		}
+	}
+	if n := len(requests()); n != 12 {
+		t.Errorf("%d produce requests; want 12 batches of 5, one after the other", n)
+	}
+}
+
+// Snappy batches use the plain snappy encoder, as librdkafka does, not
+// kafka-go's default of s2's "better" one, twice as slow (codec.go).
+func TestSnappyIsPlain(t *testing.T) {
+	if got := compress.SnappyCodec.Compression; got != snappy.FasterCompression {
+		t.Fatalf("kafka-go's snappy codec level %d; want FasterCompression (%d)", got, snappy.FasterCompression)
+	}
+}

@@ -5,7 +5,7 @@ PLUGIN_SO := $(BUILD)/out_auditstream.so
 CLI       := $(BUILD)/auditstream
 GOFILES   := $(shell find . -name '*.go' -not -path './.cache/*')
 
-.PHONY: all build plugin harness test test-go test-faults test-chaos test-chaos-short test-e2e bench-e2e test-valgrind test-race lint fmt vet bench bench-kafka fuzz demo kafka-up kafka-down kcat clean
+.PHONY: all build plugin harness test test-go test-faults test-chaos test-chaos-short test-e2e bench-e2e bench-ship test-valgrind test-race lint fmt vet bench bench-kafka fuzz demo kafka-up kafka-down kcat clean
 
 all: build plugin
 
@@ -133,10 +133,18 @@ kafka-down:
 kcat:
 	bash scripts/kafka/kcat.sh
 
-# The plugin inside a real Fluent Bit beside Fluent Bit's own tail -> null
-# and tail -> out_kafka on the same generated log, in turns (see
+# The plugin inside a real Fluent Bit beside Fluent Bit's own tail -> null,
+# tail -> out_kafka and tail -> json parser + Lua policy -> out_kafka on the
+# same generated log, in turns, with filesystem and memory buffering (see
 # benchmarks/e2e_bench_test.go). Not part of `test`: it takes minutes and
-# needs FLUENT_BIT_BIN. AUDITSTREAM_BENCH_E2E_EVENTS and _ROUNDS scale it.
+# needs FLUENT_BIT_BIN. AUDITSTREAM_BENCH_E2E_EVENTS, _ROUNDS and _STORAGE
+# (memory, filesystem or both) shape it.
 bench-e2e: kafka-up
 	@test -n "$(FLUENT_BIT_BIN)" || { echo "bench-e2e: set FLUENT_BIT_BIN to a fluent-bit binary"; exit 1; }
 	AUDITSTREAM_BENCH_E2E=1 FLUENT_BIT_BIN="$(FLUENT_BIT_BIN)" $(GO) test -count=1 -v -timeout 60m -run '^TestE2EInsideFluentBit$$' ./benchmarks/
+
+# auditstream ship beside kcat -P, whole processes, on the same generated log
+# with snappy and with no compression (see benchmarks/ship_kcat_bench_test.go).
+# AUDITSTREAM_BENCH_SHIP_EVENTS and _ROUNDS scale it.
+bench-ship: kafka-up
+	AUDITSTREAM_BENCH_E2E=1 $(GO) test -count=1 -v -timeout 30m -run '^TestShipVsKcat$$' ./benchmarks/

@@ -3,19 +3,29 @@ package benchmarks
 // TestE2EInsideFluentBit measures the plugin inside a real Fluent Bit against
 // Fluent Bit's own baselines, on one generated audit log, in one run:
 //
-//	tail -> null          Fluent Bit's ingestion ceiling
-//	tail -> kafka         out_kafka (librdkafka) shipping the raw lines, no policy
-//	tail -> auditstream   the .so with workers 1 and 2, examples/policy.yaml
+//	tail -> null                       Fluent Bit's ingestion ceiling
+//	tail -> kafka                      out_kafka (librdkafka) shipping the raw lines, no policy
+//	tail -> json + Lua -> kafka        what a user without the plugin would run: the json
+//	                                   parser, examples/policy.yaml as a Lua filter
+//	                                   (testdata/policy.lua), out_kafka with format json
+//	tail -> auditstream                the .so with workers 1 and 2, examples/policy.yaml
 //
-// The variants run in turns, round after round, so that a neighbour's load on
-// the shared cores falls on all of them alike; the table shows medians. Each
-// run starts a fresh Fluent Bit and ends when every expected event has
-// arrived: for null, when the output has counted every line (Fluent Bit's
-// HTTP metrics); for Kafka, when the topics' end offsets add up to every line
-// (out_kafka) or to the events the policy keeps (`auditstream apply` on the
-// same log). Tail buffers in memory (storage.type memory) in every variant,
-// so no run pays for chunk files. It is not part of `make test` and runs
-// only with AUDITSTREAM_BENCH_E2E=1 and FLUENT_BIT_BIN set:
+// each with the buffering of examples/fluent-bit.yaml (storage.type
+// filesystem, its storage.* keys) and with memory buffering bounded by
+// mem_buf_limit, as AUDITSTREAM_BENCH_E2E_STORAGE (memory, filesystem or
+// both, the default) selects.
+//
+// The runs take turns, round after round, so that a neighbour's load on the
+// shared cores falls on all of them alike; the tables show medians. Each run
+// starts a fresh Fluent Bit (and an empty storage.path) and ends when every
+// expected event has arrived: for null, when the output has counted every
+// line (Fluent Bit's HTTP metrics); for Kafka, when the topics' end offsets
+// add up to every line (out_kafka) or to the events the policy keeps
+// (`auditstream apply` on the same log). The Lua filter must keep exactly
+// those too: a run also ends once every line is either dropped by the filter
+// or in Kafka, and the benchmark fails if the counts differ. It is not part
+// of `make test` and runs only with AUDITSTREAM_BENCH_E2E=1 and
+// FLUENT_BIT_BIN set:
 //
 //	make bench-e2e FLUENT_BIT_BIN=/path/to/fluent-bit
 //
@@ -50,9 +60,10 @@ import (
 
 // Environment variables of the benchmark.
 const (
-	envBenchE2E       = "AUDITSTREAM_BENCH_E2E"
-	envBenchE2EEvents = "AUDITSTREAM_BENCH_E2E_EVENTS"
-	envBenchE2ERounds = "AUDITSTREAM_BENCH_E2E_ROUNDS"
+	envBenchE2E        = "AUDITSTREAM_BENCH_E2E"
+	envBenchE2EEvents  = "AUDITSTREAM_BENCH_E2E_EVENTS"
+	envBenchE2ERounds  = "AUDITSTREAM_BENCH_E2E_ROUNDS"
+	envBenchE2EStorage = "AUDITSTREAM_BENCH_E2E_STORAGE"
 )
 
 const (
@@ -66,6 +77,14 @@ const (
 	e2eRunTimeout = 10 * time.Minute
 )
 
+// Names of the variants the summary lines compare.
+const (
+	e2eNull        = "tail -> null"
+	e2eKafkaRaw    = "tail -> out_kafka (raw lines)"
+	e2eJSONLua     = "tail -> json+Lua+out_kafka"
+	e2eAuditstream = "tail -> auditstream workers "
+)
+
 // e2eVariant is one pipeline measured.
 type e2eVariant struct {
 	name string
@@ -77,6 +96,9 @@ type e2eVariant struct {
 	topics func(topic string) []string
 	// expected is how many events the run must deliver.
 	expected func(b *e2eBench) int
+	// jsonLua puts the json parser on tail and testdata/policy.lua between
+	// tail and the output.
+	jsonLua bool
 }
 
 // e2eResult is one run's measurements.
@@ -92,15 +114,17 @@ type e2eResult struct {
 
 // e2eBench holds what every run shares.
 type e2eBench struct {
-	t       *testing.T
-	bin     string
-	plugin  string
-	policy  string
-	logPath string
-	info    kafkatest.Info
-	events  int // lines of the log
-	kept    int // events the policy keeps
-	broker  func() time.Duration
+	t        *testing.T
+	bin      string
+	plugin   string
+	policy   string
+	luaPath  string
+	logPath  string
+	info     kafkatest.Info
+	events   int // lines of the log
+	kept     int // events the policy keeps
+	broker   func() time.Duration
+	storages []e2eStorage
 }
 
 func TestE2EInsideFluentBit(t *testing.T) {
@@ -109,11 +133,15 @@ func TestE2EInsideFluentBit(t *testing.T) {
 	}
 	bin := os.Getenv(fluentbit.EnvBin)
 	if bin == "" {
-		t.Fatalf("%s=1 needs %s, a fluent-bit binary with the tail, null and kafka plugins", envBenchE2E, fluentbit.EnvBin)
+		t.Fatalf("%s=1 needs %s, a fluent-bit binary with the tail, null, lua and kafka plugins", envBenchE2E, fluentbit.EnvBin)
 	}
 	version, err := fluentbit.Version(bin)
 	if err != nil {
 		t.Fatal(err)
+	}
+	storages, err := parseE2EStorage(os.Getenv(envBenchE2EStorage))
+	if err != nil {
+		t.Fatalf("%s: %v", envBenchE2EStorage, err)
 	}
 	events, rounds := envInt(t, envBenchE2EEvents, 200000), envInt(t, envBenchE2ERounds, 2)
 	info := kafkatest.Broker(t)
@@ -131,66 +159,100 @@ func TestE2EInsideFluentBit(t *testing.T) {
 		t.Fatal(err)
 	}
 	b := &e2eBench{t: t, bin: bin, plugin: art.Plugin, policy: filepath.Join(root, "examples", "policy.yaml"),
-		logPath: filepath.Join(dir, "audit.log"), info: info, events: events, broker: brokerCPU}
+		luaPath: filepath.Join(root, "benchmarks", "testdata", "policy.lua"),
+		logPath: filepath.Join(dir, "audit.log"), info: info, events: events, broker: brokerCPU, storages: storages}
 	median := writeE2ELog(t, b.logPath, events)
 	b.kept = countKept(t, art.CLI, b.policy, b.logPath)
 	if b.kept == 0 {
 		t.Fatal("the policy keeps none of the generated events: the plugin would have nothing to send")
 	}
 
+	policyKept := func(b *e2eBench) int { return b.kept }
+	everyLine := func(b *e2eBench) int { return b.events }
+	oneTopic := func(p string) []string { return []string{p} }
 	variants := []e2eVariant{
-		{name: "tail -> null", output: nullOutput, topics: func(string) []string { return nil },
-			expected: func(b *e2eBench) int { return b.events }},
-		{name: "tail -> out_kafka (raw lines)", output: kafkaOutput, topics: func(p string) []string { return []string{p} },
-			expected: func(b *e2eBench) int { return b.events }},
-		{name: "tail -> auditstream workers 1", output: auditstreamOutput(1), topics: stageTopics,
-			expected: func(b *e2eBench) int { return b.kept }},
-		{name: "tail -> auditstream workers 2", output: auditstreamOutput(2), topics: stageTopics,
-			expected: func(b *e2eBench) int { return b.kept }},
+		{name: e2eNull, output: nullOutput, topics: func(string) []string { return nil }, expected: everyLine},
+		{name: e2eKafkaRaw, output: kafkaOutput, topics: oneTopic, expected: everyLine},
+		{name: e2eJSONLua, output: kafkaJSONOutput, topics: oneTopic, expected: policyKept, jsonLua: true},
+		{name: e2eAuditstream + "1", output: auditstreamOutput(1), topics: stageTopics, expected: policyKept},
+		{name: e2eAuditstream + "2", output: auditstreamOutput(2), topics: stageTopics, expected: policyKept},
 	}
-	results := make([][]e2eResult, len(variants))
+	// results[storage][variant] are the rounds' results.
+	results := make([][][]e2eResult, len(storages))
+	for s := range storages {
+		results[s] = make([][]e2eResult, len(variants))
+	}
 	for round := range rounds {
-		for i, v := range variants {
-			r := b.run(v, fmt.Sprintf("%s-r%d-v%d", kafkatest.TopicName(t), round, i))
-			t.Logf("round %d %-32s %v", round+1, v.name, r)
-			results[i] = append(results[i], r)
+		for s, st := range storages {
+			for i, v := range variants {
+				r := b.run(v, st, fmt.Sprintf("%s-r%d-s%d-v%d", kafkatest.TopicName(t), round, s, i))
+				t.Logf("round %d %-10s %-32s %v", round+1, st.name, v.name, r)
+				results[s][i] = append(results[s][i], r)
+			}
 		}
 	}
 
 	var out strings.Builder
-	fmt.Fprintf(&out, "%s; %d events of median size %d bytes (%.2f GB), policy keeps %d; %d rounds, medians; storage.type memory\n\n",
+	fmt.Fprintf(&out, "%s; %d events of median size %d bytes (%.2f GB), policy keeps %d; %d rounds, medians\n",
 		version, events, median, float64(fileSize(t, b.logPath))/1e9, b.kept, rounds)
-	fmt.Fprintf(&out, "| pipeline | events/s | (slowest-fastest round) | Fluent Bit CPU s | broker CPU s | peak RSS MB | delivered/expected |\n")
-	fmt.Fprintf(&out, "|---|--:|--:|--:|--:|--:|--:|\n")
-	meds := make([]e2eResult, len(variants))
-	for i, v := range variants {
-		m := medianResult(results[i])
-		meds[i] = m
-		slowest := slices.MaxFunc(results[i], func(a, b e2eResult) int { return int(a.wall - b.wall) })
-		fastest := slices.MinFunc(results[i], func(a, b e2eResult) int { return int(a.wall - b.wall) })
-		fmt.Fprintf(&out, "| %s | %.0f | %.0f-%.0f | %.2f | %.2f | %.0f | %d/%d |\n", v.name, float64(events)/m.wall.Seconds(),
-			float64(events)/slowest.wall.Seconds(), float64(events)/fastest.wall.Seconds(), m.fbCPU.Seconds(), m.brokerCPU.Seconds(), float64(m.peakRSS)/(1<<20), m.delivered, v.expected(b))
-	}
-	null, kafkaRaw := meds[0], meds[1]
-	fmt.Fprintf(&out, "\n")
-	for i := 2; i < len(variants); i++ {
-		m := meds[i]
-		fmt.Fprintf(&out, "%s: plugin CPU %.2f µs per input event (Fluent Bit CPU minus tail -> null's); "+
-			"Fluent Bit CPU %.2fx tail -> null's, %.2fx out_kafka's; events/s %.2fx tail -> null's, %.2fx out_kafka's\n",
-			variants[i].name, float64((m.fbCPU-null.fbCPU).Microseconds())/float64(events),
-			m.fbCPU.Seconds()/null.fbCPU.Seconds(), m.fbCPU.Seconds()/kafkaRaw.fbCPU.Seconds(),
-			null.wall.Seconds()/m.wall.Seconds(), kafkaRaw.wall.Seconds()/m.wall.Seconds())
+	for s, st := range storages {
+		b.table(&out, st, variants, results[s])
 	}
 	// Printed rather than logged, so that it shows without -v as the
 	// benchmarks' tables do.
 	fmt.Print("\n" + out.String())
-	for i, v := range variants {
-		for _, r := range results[i] {
-			if r.delivered != v.expected(b) {
-				t.Errorf("%s: delivered %d of %d expected events", v.name, r.delivered, v.expected(b))
+	for s, st := range storages {
+		for i, v := range variants {
+			for _, r := range results[s][i] {
+				if r.delivered != v.expected(b) {
+					why := ""
+					if v.jsonLua {
+						why = " (testdata/policy.lua decides otherwise than examples/policy.yaml)"
+					}
+					t.Errorf("%s, %s: delivered %d of %d expected events%s", st.name, v.name, r.delivered, v.expected(b), why)
+				}
 			}
 		}
 	}
+}
+
+// table writes one storage type's table and the comparisons under it. CPU
+// per event is Fluent Bit's CPU over the input events, the same log for
+// every variant, whatever each keeps.
+func (b *e2eBench) table(out *strings.Builder, st e2eStorage, variants []e2eVariant, results [][]e2eResult) {
+	fmt.Fprintf(out, "\nstorage.type %s (%s)\n\n", st.name, st.summary)
+	fmt.Fprintf(out, "| pipeline | events/s | (slowest-fastest round) | Fluent Bit CPU s | CPU µs/input event | broker CPU s | peak RSS MB | delivered/expected |\n")
+	fmt.Fprintf(out, "|---|--:|--:|--:|--:|--:|--:|--:|\n")
+	meds := map[string]e2eResult{}
+	perEvent := func(r e2eResult) float64 { return float64(r.fbCPU.Microseconds()) / float64(b.events) }
+	for i, v := range variants {
+		m := medianResult(results[i])
+		meds[v.name] = m
+		slowest := slices.MaxFunc(results[i], func(a, b e2eResult) int { return int(a.wall - b.wall) })
+		fastest := slices.MinFunc(results[i], func(a, b e2eResult) int { return int(a.wall - b.wall) })
+		fmt.Fprintf(out, "| %s | %.0f | %.0f-%.0f | %.2f | %.2f | %.2f | %.0f | %d/%d |\n", v.name, float64(b.events)/m.wall.Seconds(),
+			float64(b.events)/slowest.wall.Seconds(), float64(b.events)/fastest.wall.Seconds(), m.fbCPU.Seconds(), perEvent(m),
+			m.brokerCPU.Seconds(), float64(m.peakRSS)/(1<<20), m.delivered, v.expected(b))
+	}
+	null, kafkaRaw, lua := meds[e2eNull], meds[e2eKafkaRaw], meds[e2eJSONLua]
+	fmt.Fprintf(out, "\n")
+	for _, v := range variants {
+		if !strings.HasPrefix(v.name, e2eAuditstream) {
+			continue
+		}
+		m := meds[v.name]
+		fmt.Fprintf(out, "%s: plugin CPU %.2f µs per input event (Fluent Bit CPU minus tail -> null's); "+
+			"Fluent Bit CPU %.2fx tail -> null's, %.2fx out_kafka's; events/s %.2fx tail -> null's, %.2fx out_kafka's\n",
+			v.name, float64((m.fbCPU-null.fbCPU).Microseconds())/float64(b.events),
+			m.fbCPU.Seconds()/null.fbCPU.Seconds(), m.fbCPU.Seconds()/kafkaRaw.fbCPU.Seconds(),
+			null.wall.Seconds()/m.wall.Seconds(), kafkaRaw.wall.Seconds()/m.wall.Seconds())
+	}
+	w2 := meds[e2eAuditstream+"2"]
+	fmt.Fprintf(out, "%s: Fluent Bit CPU %.2f µs per input event; auditstream workers 2 %.2f µs, "+
+		"%.1fx less CPU per event than json+Lua+out_kafka (target: at least 5x)\n",
+		e2eJSONLua, perEvent(lua), perEvent(w2), lua.fbCPU.Seconds()/w2.fbCPU.Seconds())
+	fmt.Fprintf(out, "peak RSS: auditstream workers 2 %.2fx out_kafka's (target with storage.type filesystem: at most 1.2x)\n",
+		float64(w2.peakRSS)/float64(kafkaRaw.peakRSS))
 }
 
 func (r e2eResult) String() string {
@@ -198,9 +260,10 @@ func (r e2eResult) String() string {
 		r.wall.Round(time.Millisecond), r.fbCPU, r.brokerCPU, r.peakRSS>>20, r.delivered, r.queueFull)
 }
 
-// run starts a Fluent Bit with v's output, waits until v's expected events
-// have arrived, reads its CPU time and peak RSS, then stops it.
-func (b *e2eBench) run(v e2eVariant, topic string) e2eResult {
+// run starts a Fluent Bit with v's pipeline buffering as st says, waits
+// until v's expected events have arrived, reads its CPU time and peak RSS,
+// then stops it.
+func (b *e2eBench) run(v e2eVariant, st e2eStorage, topic string) e2eResult {
 	t := b.t
 	t.Helper()
 	topics := v.topics(topic)
@@ -210,7 +273,7 @@ func (b *e2eBench) run(v e2eVariant, topic string) e2eResult {
 	dir := t.TempDir()
 	port := benchFreePort(t)
 	cfg := filepath.Join(dir, "fluent-bit.yaml")
-	if err := os.WriteFile(cfg, []byte(b.config(port, v.output(b, topic))), 0o600); err != nil {
+	if err := os.WriteFile(cfg, []byte(b.config(dir, port, st, v, topic)), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	want := v.expected(b)
@@ -233,6 +296,15 @@ func (b *e2eBench) run(v e2eVariant, topic string) e2eResult {
 		}
 		if delivered >= want {
 			break
+		}
+		if v.jsonLua && err == nil {
+			// A filter that keeps fewer than the policy would never reach
+			// want: stop once every line is dropped or delivered, and let
+			// the count check below fail.
+			var settled bool
+			if settled, err = filterSettled(metricsURL, b.events, delivered); settled {
+				break
+			}
 		}
 		select {
 		case <-fb.Done():
@@ -268,87 +340,21 @@ func (b *e2eBench) run(v e2eVariant, topic string) e2eResult {
 	return r
 }
 
-// config is the pipeline of every run: examples/fluent-bit.yaml's tail (no
-// parser, 1M chunks, long lines skipped) reading the log from its head,
-// buffering in memory, and no offsets db, so that every run reads the whole
-// file; the HTTP server serves the metrics that say when null has every line.
-func (b *e2eBench) config(port int, output string) string {
-	plugins := ""
-	if strings.Contains(output, "name: auditstream") {
-		// Loaded only where used, so that the baselines carry no Go runtime.
-		plugins = fmt.Sprintf("plugins:\n  - %q\n\n", b.plugin)
+// filterSettled reports whether tail has read all lines and each is either
+// dropped by the filter or among the delivered ones.
+func filterSettled(url string, lines, delivered int) (bool, error) {
+	m, err := fluentbit.ReadMetrics(url)
+	if err != nil {
+		return false, err
 	}
-	return fmt.Sprintf(`%sservice:
-  flush: 1
-  grace: 5
-  log_level: info
-  http_server: on
-  http_listen: 127.0.0.1
-  http_port: %d
-
-pipeline:
-  inputs:
-    - name: tail
-      tag: k8s-audit
-      path: %q
-      read_from_head: true
-      buffer_chunk_size: 1M
-      buffer_max_size: 16M
-      skip_long_lines: on
-      refresh_interval: 1
-      storage.type: memory
-
-  outputs:
-%s`, plugins, port, b.logPath, output)
-}
-
-func nullOutput(*e2eBench, string) string {
-	return `    - name: null
-      match: k8s-audit
-`
-}
-
-// kafkaOutput ships each raw line (tail's "log" key) as the message value,
-// compressed with snappy and acknowledged by all replicas, as the plugin's
-// defaults do.
-func kafkaOutput(b *e2eBench, topic string) string {
-	return fmt.Sprintf(`    - name: kafka
-      match: k8s-audit
-      brokers: %q
-      topics: %q
-      format: raw
-      raw_log_key: log
-      rdkafka.compression.codec: snappy
-      rdkafka.request.required.acks: all
-      retry_limit: no_limits
-`, strings.Join(b.info.Brokers, ","), topic)
-}
-
-// auditstreamOutput is the plugin with the given workers, the documentation's
-// sample policy, its defaults otherwise (snappy, acks all), the stage topics
-// under the run's prefix.
-func auditstreamOutput(workers int) func(*e2eBench, string) string {
-	return func(b *e2eBench, topic string) string {
-		return fmt.Sprintf(`    - name: auditstream
-      match: k8s-audit
-      workers: %d
-      retry_limit: no_limits
-      policy_file: %q
-      log_key: log
-      brokers: %q
-      topic: %q
-      dead_letter_topic: %q
-      compression: snappy
-      required_acks: all
-`, workers, b.policy, strings.Join(b.info.Brokers, ","), topic+".{stage}", topic+".dead-letter")
+	read, dropped := 0, 0
+	for _, in := range m.Input {
+		read += in.Records
 	}
-}
-
-// stageTopics are the plugin's topics under prefix: the four stages and the
-// dead-letter topic, so that an event sent anywhere is counted.
-func stageTopics(prefix string) []string {
-	return []string{prefix + ".RequestReceived", prefix + ".ResponseStarted", prefix + ".ResponseComplete",
-		prefix + ".Panic", prefix + ".dead-letter"}
+	for _, f := range m.Filter {
+		dropped += f.DropRecords
+	}
+	return read >= lines && dropped+delivered >= lines, nil
 }
 
 // writeE2ELog writes n generated events of about e2eEventSize bytes, one a

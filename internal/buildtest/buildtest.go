@@ -35,10 +35,7 @@ func Build(dir string) (Artifacts, error) {
 		Plugin:  filepath.Join(dir, "out_auditstream.so"),
 		Harness: filepath.Join(dir, "flbharness"),
 	}
-	goBin := filepath.Join(os.Getenv("GOROOT"), "bin", "go")
-	if _, err := os.Stat(goBin); err != nil {
-		goBin = "go"
-	}
+	goBin := goCommand()
 	harness := filepath.Join(root, "plugin", "harness")
 	for _, cmd := range []*exec.Cmd{
 		exec.Command(goBin, "build", "-trimpath", "-o", a.CLI, "./cmd/auditstream"),
@@ -55,4 +52,30 @@ func Build(dir string) (Artifacts, error) {
 		}
 	}
 	return a, nil
+}
+
+// BuildCLI builds only the auditstream CLI into dir and returns its path, for
+// tests that need no plugin (and no gcc).
+func BuildCLI(dir string) (string, error) {
+	root, err := testenv.ModuleRoot()
+	if err != nil {
+		return "", err
+	}
+	cli := filepath.Join(dir, "auditstream")
+	cmd := exec.Command(goCommand(), "build", "-trimpath", "-o", cli, "./cmd/auditstream")
+	cmd.Dir = root
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return "", fmt.Errorf("%s: %w\n%s", strings.Join(cmd.Args, " "), err, out)
+	}
+	return cli, nil
+}
+
+// goCommand is the go command of the toolchain running the tests, or the
+// one on PATH.
+func goCommand() string {
+	goBin := filepath.Join(os.Getenv("GOROOT"), "bin", "go")
+	if _, err := os.Stat(goBin); err != nil {
+		return "go"
+	}
+	return goBin
 }

@@ -9,12 +9,15 @@ import (
 )
 
 // Metrics is what the tests read of Fluent Bit's /api/v1/metrics: the
-// records each input read and each output processed, by instance name
-// (tail.0, null.0, ...).
+// records each input read, each filter dropped and each output processed, by
+// instance name (tail.0, lua.0, null.0, ...).
 type Metrics struct {
 	Input map[string]struct {
 		Records int `json:"records"`
 	} `json:"input"`
+	Filter map[string]struct {
+		DropRecords int `json:"drop_records"`
+	} `json:"filter"`
 	Output map[string]struct {
 		ProcRecords int `json:"proc_records"`
 	} `json:"output"`

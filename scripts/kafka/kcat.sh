@@ -3,6 +3,7 @@
 # to check what our code wrote without trusting our own client code.
 #   bash scripts/kafka/kcat.sh            install what is missing, print versions
 #   bash scripts/kafka/kcat.sh ARGS...    the same, then run kcat ARGS...
+#   bash scripts/kafka/kcat.sh --print-env   the same, then print how to run kcat directly
 # Always run kcat through this script: it also supplies a librdkafka that can
 # authenticate to Kafka 4.x with SCRAM (see below).
 set -euo pipefail
@@ -90,6 +91,14 @@ PY
   export LD_LIBRARY_PATH="$LIBRDKAFKA_DIR${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
   version_at_least "$(librdkafka_version)" "$MIN_LIBRDKAFKA" ||
     die "kcat still runs on librdkafka $(librdkafka_version) with $LIBRDKAFKA_DIR"
+fi
+
+# --print-env prints the kcat this script runs and its LD_LIBRARY_PATH
+# (KCAT=..., LD_LIBRARY_PATH=...), for benchmarks that time kcat's whole
+# process and so must start it without this script's checks in between.
+if [[ "${1:-}" == "--print-env" ]]; then
+  printf 'KCAT=%s\nLD_LIBRARY_PATH=%s\n' "$(command -v kcat)" "${LD_LIBRARY_PATH:-}"
+  exit 0
 fi
 
 if (($# > 0)); then

@@ -7,7 +7,7 @@ import (
 
 // kafka-go compresses snappy batches with s2.EncodeSnappyBetter unless its
 // codec is told otherwise: about twice the CPU of plain snappy for a 4%
-// smaller batch on audit events (BenchmarkSnappyLevels), and a fifth of the
+// smaller batch on audit events (benchmarks.BenchmarkSnappyLevels), and a fifth of the
 // plugin's CPU inside Fluent Bit. librdkafka, and so out_kafka and kcat, use
 // plain snappy; the sink does the same. kafka-go looks codecs up in a
 // process-wide table, so this is set once, before any writer exists, rather

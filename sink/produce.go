@@ -3,8 +3,8 @@ package sink
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
 	"fmt"
-	"io"
 	"net"
 	"slices"
 	"sync"
@@ -14,6 +14,7 @@ import (
 	"github.com/segmentio/kafka-go/protocol"
 	"github.com/segmentio/kafka-go/protocol/metadata"
 	"github.com/segmentio/kafka-go/protocol/produce"
+	"github.com/segmentio/kafka-go/protocol/rawproduce"
 )
 
 // producer sends a Deliver call's batched messages, of every topic at once,
@@ -39,6 +40,35 @@ type producer struct {
 	batchBytes  int
 	timeout     time.Duration
 	autoCreate  bool
+	// encoders are batchEncoders (recordbatch.go) with the producer's
+	// compression; buffers are requests' encoding buffers (*[]byte), kept
+	// from call to call so that a flush does not allocate and clear a
+	// chunk's worth of memory for them.
+	encoders, buffers sync.Pool
+}
+
+// maxPooledBuffer bounds the encoding buffers kept: a request holds at
+// most maxRequestBytes of records, which compression may grow a little.
+const maxPooledBuffer = maxRequestBytes + maxRequestBytes/4
+
+// buffer returns an empty buffer of at least n bytes' capacity.
+func (p *producer) buffer(n int) []byte {
+	if b, ok := p.buffers.Get().(*[]byte); ok && cap(*b) >= n {
+		return (*b)[:0]
+	}
+	return make([]byte, 0, n)
+}
+
+func (p *producer) putBuffer(b []byte) {
+	if cap(b) <= maxPooledBuffer {
+		p.buffers.Put(&b)
+	}
+}
+
+// init readies p once its settings are filled in.
+func (p *producer) init() *producer {
+	p.encoders.New = func() any { return &batchEncoder{compression: p.compression} }
+	return p
 }
 
 // maxRequestBytes bounds the record batches of one produce request, far
@@ -104,7 +134,7 @@ func (p *producer) write(ctx context.Context, msgs []kafka.Message, errs []error
 		var wg sync.WaitGroup
 		for i := range round {
 			run := func() {
-				if p.roundTrip(ctx, &round[i], errs) {
+				if round[i].early = p.roundTrip(ctx, &round[i], errs); round[i].early {
 					mu.Lock()
 					early = true
 					mu.Unlock()
@@ -117,6 +147,13 @@ func (p *producer) write(ctx context.Context, msgs []kafka.Message, errs []error
 			}
 		}
 		wg.Wait()
+		for i := range round {
+			// kafka-go may still read the buffer of a request it was
+			// not done with: that one is left to the collector.
+			if !round[i].early {
+				p.putBuffer(round[i].buf)
+			}
+		}
 	}
 	return early
 }
@@ -178,8 +215,13 @@ func (p *producer) partitions(ctx context.Context, topic string) (ids []int, lea
 // the message indexes of each.
 type request struct {
 	leader  int32
-	req     produce.Request
+	req     rawproduce.Request
 	batches []requestBatch
+	// buf holds the encoded record batches, which req's readers read.
+	buf []byte
+	// early: the request returned on its context, kafka-go may still read
+	// buf.
+	early bool
 }
 
 // requestBatch is one partition's record batch in a request.
@@ -242,21 +284,44 @@ func (p *producer) rounds(msgs []kafka.Message, topics []topicPlan, groups []par
 	}
 }
 
-// encode fills r's produce request from its batches, one entry per topic.
+// encode fills r's produce request from its batches, one entry per topic,
+// their record batches encoded into r.buf.
 func (p *producer) encode(r *request, msgs []kafka.Message) {
 	slices.SortStableFunc(r.batches, func(a, b requestBatch) int { return a.topic - b.topic })
-	r.req = produce.Request{Acks: int16(p.acks), Timeout: int32(p.timeout.Milliseconds())}
-	attrs := protocol.Attributes(p.compression) & 0x7
+	r.req = rawproduce.Request{Acks: int16(p.acks), Timeout: int32(p.timeout.Milliseconds())}
+	enc := p.encoders.Get().(*batchEncoder)
+	defer p.encoders.Put(enc)
+	// Room for every batch uncompressed (messageSize bounds a record's
+	// size), and for what snappy may add to data it cannot compress.
+	size := 0
 	for _, b := range r.batches {
+		size += 4 + batchHeaderLength + xerialHeaderLength
+		for _, i := range b.msgs {
+			size += int(messageSize(&msgs[i]))
+		}
+	}
+	r.buf = p.buffer(size + size/6 + 64*(size/xerialBlock+len(r.batches)))
+	ends := make([]int, len(r.batches))
+	for i, b := range r.batches {
+		// A record set is its size, then its batches.
+		at := len(r.buf)
+		r.buf = enc.appendBatch(append(r.buf, 0, 0, 0, 0), msgs, b.msgs)
+		binary.BigEndian.PutUint32(r.buf[at:], uint32(len(r.buf)-at-4))
+		ends[i] = len(r.buf)
+	}
+	// The readers are made once r.buf no longer moves.
+	lo := 0
+	for i, b := range r.batches {
 		k := len(r.req.Topics) - 1
 		if k < 0 || r.req.Topics[k].Topic != b.name {
-			r.req.Topics = append(r.req.Topics, produce.RequestTopic{Topic: b.name})
+			r.req.Topics = append(r.req.Topics, rawproduce.RequestTopic{Topic: b.name})
 			k++
 		}
-		r.req.Topics[k].Partitions = append(r.req.Topics[k].Partitions, produce.RequestPartition{
+		r.req.Topics[k].Partitions = append(r.req.Topics[k].Partitions, rawproduce.RequestPartition{
 			Partition: b.partition,
-			RecordSet: protocol.RecordSet{Attributes: attrs, Records: &records{msgs: msgs, idx: b.msgs}},
+			RecordSet: protocol.RawRecordSet{Reader: bytes.NewReader(r.buf[lo:ends[i]])},
 		})
+		lo = ends[i]
 	}
 }
 
@@ -323,37 +388,3 @@ func partitionError(code int16, message string) error {
 func missingAnswer(topic string, partition int32) error {
 	return fmt.Errorf("kafka: no answer for %s/%d in the produce response", topic, partition)
 }
-
-// records reads the messages msgs[idx[0]], msgs[idx[1]], ... as kafka-go's
-// protocol encodes them; the Writer's own reader does the same for a
-// contiguous slice.
-type records struct {
-	msgs       []kafka.Message
-	idx        []int
-	next       int
-	rec        protocol.Record
-	key, value bytesReader
-}
-
-func (r *records) ReadRecord() (*protocol.Record, error) {
-	if r.next >= len(r.idx) {
-		return nil, io.EOF
-	}
-	m := &r.msgs[r.idx[r.next]]
-	r.next++
-	r.rec = protocol.Record{Time: m.Time, Headers: m.Headers}
-	if m.Key != nil {
-		r.key.Reset(m.Key)
-		r.rec.Key = &r.key
-	}
-	if m.Value != nil {
-		r.value.Reset(m.Value)
-		r.rec.Value = &r.value
-	}
-	return &r.rec, nil
-}
-
-// bytesReader is a protocol.Bytes over a message's key or value.
-type bytesReader struct{ bytes.Reader }
-
-func (*bytesReader) Close() error { return nil }

@@ -128,7 +128,7 @@ func New(cfg Config, log Logger) (*Sink, error) { //nolint:gocritic // hugeParam
 		Context:        s.stopCtx,
 	}
 	s.writerTransport = newMetaCache(s.transport, s.topics)
-	s.bulk = &producer{
+	s.bulk = (&producer{
 		transport:   s.writerTransport,
 		addr:        kafka.TCP(cfg.Brokers...),
 		balancer:    balancer(cfg.Partitioner),
@@ -138,7 +138,7 @@ func New(cfg Config, log Logger) (*Sink, error) { //nolint:gocritic // hugeParam
 		batchBytes:  cfg.BatchBytes,
 		timeout:     min(cfg.DeliveryTimeout, maxWriteTimeout),
 		autoCreate:  cfg.AutoCreateTopics,
-	}
+	}).init()
 	s.alone = s.newWriter(max(cfg.MaxMessageBytes, cfg.BatchBytes))
 
 	if cfg.TLS.InsecureSkipVerify {

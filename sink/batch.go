@@ -3,25 +3,24 @@ package sink
 import "github.com/segmentio/kafka-go"
 
 // batch is one Deliver call's messages, with what the sink knows of each.
-// msgs[i] and meta[i] describe the same message; their byte slices point into
-// the batch's arena, a copy of the events, so that the caller's buffers are
-// free once Deliver returns even if kafka-go still holds a message it gave up
-// waiting for. A batch whose messages kafka-go no longer holds is reused by a
-// later call (Sink.getBatch, putBatch).
+// msgs[i] and meta[i] describe the same message; their byte slices are the
+// events' own (see build), valid for the call. A batch whose messages
+// kafka-go no longer holds is reused by a later call (Sink.getBatch,
+// putBatch).
 type batch struct {
 	msgs []kafka.Message
 	meta []msgMeta
 
-	arena   []byte
 	headers []kafka.Header
 	// spare slices receive the messages when sortByGroup reorders them.
 	spareMsgs []kafka.Message
 	spareMeta []msgMeta
 }
 
-// maxPooledArena bounds the memory a pooled batch keeps: a few Fluent Bit
-// chunks' worth. A larger call's buffers go to the garbage collector.
-const maxPooledArena = 16 << 20
+// maxPooledMessages bounds the memory a pooled batch keeps: a few Fluent Bit
+// chunks' worth of messages. A larger call's slices go to the garbage
+// collector.
+const maxPooledMessages = 64 << 10
 
 func (s *Sink) getBatch() *batch {
 	if b, ok := s.batches.Get().(*batch); ok {
@@ -34,14 +33,14 @@ func (s *Sink) getBatch() *batch {
 // holds none of b's messages: every WriteMessages call that sent them
 // returned with their outcome, none gave up early on its context.
 func (s *Sink) putBatch(b *batch) {
-	if cap(b.arena) > maxPooledArena {
+	if cap(b.msgs) > maxPooledMessages {
 		return
 	}
 	// Drop the references to buffers that are not the batch's own
 	// (truncated values, dead-letter headers) so the pool does not pin them.
 	clear(b.msgs[:cap(b.msgs)])
 	clear(b.spareMsgs[:cap(b.spareMsgs)])
-	b.msgs, b.meta, b.arena, b.headers = b.msgs[:0], b.meta[:0], b.arena[:0], b.headers[:0]
+	b.msgs, b.meta, b.headers = b.msgs[:0], b.meta[:0], b.headers[:0]
 	s.batches.Put(b)
 }
 

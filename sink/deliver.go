@@ -133,7 +133,10 @@ func (s *Sink) send(ctx context.Context, b *batch) (errs []error, early bool) {
 		}
 		msgs, gerrs := b.msgs[lo:hi], errs[lo:hi]
 		calls = append(calls, func() bool {
-			return s.write(gerrs, func() bool { return s.writeAlone(ctx, msgs, gerrs) })
+			return s.write(gerrs, func() bool {
+				b.ownAlone(msgs)
+				return s.writeAlone(ctx, msgs, gerrs)
+			})
 		})
 		lo = hi
 	}

@@ -87,29 +87,20 @@ func (s *Sink) numHeaders() int {
 	return 4
 }
 
-// build turns events into messages placed in the order send groups them: by
-// destination topic, then bulk before alone, so that the first attempt sends
-// contiguous sub-slices. Events that cannot be sent as they are (unknown stage,
-// too large) are truncated, or become dead-letter messages, or are dropped
-// (counted in Stats and res) here.
+// build turns events into messages placed in the order send groups them: the
+// batched ones first, then those to go alone, each by destination topic, so
+// that the first attempt sends contiguous sub-slices. Events that cannot be
+// sent as they are (unknown stage, too large) are truncated, or become
+// dead-letter messages, or are dropped (counted in Stats and res) here.
+//
+// The messages' keys, values and header values are the events' own bytes,
+// valid for the whole Deliver call: the producer copies the batched ones
+// into its requests before it sends them, and send copies those that go
+// alone into the batch's arena first (ownAlone), as kafka-go's Writer may
+// still hold them once a call has given up waiting.
 func (s *Sink) build(events []Event, res *Result) *batch {
 	n := len(events)
-	arenaLen := 0
-	for i := range events {
-		e := &events[i]
-		arenaLen += len(e.Value) + len(e.AuditID) + len(e.Verb)
-		if s.cfg.MessageKey != KeyAuditID {
-			arenaLen += len(s.keyOf(e))
-		}
-		if levelValue(e.Level) == nil {
-			arenaLen += len(e.Level)
-		}
-	}
 	b := s.getBatch()
-	if cap(b.arena) < arenaLen {
-		b.arena = make([]byte, 0, arenaLen)
-	}
-	arena := b.arena[:0]
 	nh := s.numHeaders()
 	headers := resize(b.headers, n*nh)
 	b.headers = headers
@@ -123,33 +114,22 @@ func (s *Sink) build(events []Event, res *Result) *batch {
 		m, meta := &b.msgs[i], &b.meta[i]
 		h := headers[i*nh : (i+1)*nh : (i+1)*nh]
 
-		start := len(arena)
-		arena = append(arena, e.AuditID...)
-		auditID := arena[start:len(arena):len(arena)]
-		start = len(arena)
-		arena = append(arena, e.Verb...)
-		verb := arena[start:len(arena):len(arena)]
+		auditID, verb := fixed(e.AuditID), fixed(e.Verb)
 		level := levelValue(e.Level)
 		if level == nil {
-			start = len(arena)
-			arena = append(arena, e.Level...)
-			level = arena[start:len(arena):len(arena)]
+			level = []byte(e.Level)
 		}
 		if s.cfg.MessageKey == KeyAuditID {
 			m.Key = auditID
-		} else if k := s.keyOf(e); len(k) > 0 {
-			start = len(arena)
-			arena = append(arena, k...)
-			m.Key = arena[start:len(arena):len(arena)]
+		} else {
+			m.Key = fixed(s.keyOf(e))
 		}
 		if len(m.Key) == 0 {
 			// nil, not empty: the hashing partitioners spread keyless
 			// messages at random rather than hashing "" to one partition.
 			m.Key = nil
 		}
-		start = len(arena)
-		arena = append(arena, e.Value...)
-		m.Value = arena[start:len(arena):len(arena)]
+		m.Value = fixed(e.Value)
 
 		stage := stageIndex(e.Stage)
 		var stageValue []byte
@@ -198,6 +178,42 @@ func (s *Sink) build(events []Event, res *Result) *batch {
 	}
 	b.sortByGroup()
 	return b
+}
+
+// fixed returns b with its capacity cut to its length, so that nothing the
+// sink appends to a message's bytes can write into the caller's buffer.
+func fixed(b []byte) []byte { return b[:len(b):len(b)] }
+
+// ownAlone copies the bytes of msgs that are not the sink's own (keys,
+// values, and header values other than the shared ones) into the batch's
+// arena: kafka-go's Writer may go on holding them after a WriteMessages call
+// gave up on its context, when the caller's buffers are no longer valid.
+func (b *batch) ownAlone(msgs []kafka.Message) {
+	n := 0
+	for i := range msgs {
+		n += len(msgs[i].Key) + len(msgs[i].Value)
+		for _, h := range msgs[i].Headers {
+			n += len(h.Value)
+		}
+	}
+	arena := make([]byte, 0, n)
+	own := func(v []byte) []byte {
+		if v == nil {
+			return nil
+		}
+		start := len(arena)
+		arena = append(arena, v...)
+		return arena[start:len(arena):len(arena)]
+	}
+	for i := range msgs {
+		m := &msgs[i]
+		m.Key, m.Value = own(m.Key), own(m.Value)
+		h := make([]kafka.Header, len(m.Headers))
+		for j, hd := range m.Headers {
+			h[j] = kafka.Header{Key: hd.Key, Value: own(hd.Value)}
+		}
+		m.Headers = h
+	}
 }
 
 // shrink makes message i fit MaxMessageBytes: truncated if its level has

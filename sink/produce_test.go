@@ -5,6 +5,7 @@ import (
 	"slices"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/segmentio/kafka-go/compress"
 	"github.com/segmentio/kafka-go/compress/snappy"
@@ -103,5 +104,46 @@ func TestDeliverKeepsPartitionOrder(t *testing.T) {
 func TestSnappyIsPlain(t *testing.T) {
 	if got := compress.SnappyCodec.Compression; got != snappy.FasterCompression {
 		t.Fatalf("kafka-go's snappy codec level %d; want FasterCompression (%d)", got, snappy.FasterCompression)
+	}
+}
+
+// A Deliver that gives up waiting leaves kafka-go holding requests it has
+// not sent yet; they must carry the sink's copies of the events, not the
+// caller's buffers, which the caller reuses as soon as Deliver returns. The
+// broker here holds the first requests until the call has returned and the
+// caller has overwritten every event in place; what it writes afterwards
+// must be the events as they were.
+func TestDeliverGivenUpKeepsNoCallerBytes(t *testing.T) {
+	c := newCluster(t)
+	release := make(chan struct{})
+	c.ControlKey(int16(kmsg.Produce), func(kmsg.Request) (kmsg.Response, error, bool) {
+		c.KeepControl()
+		c.SleepControl(func() { <-release })
+		return nil, nil, false
+	})
+	cfg := testConfig(c.ListenAddrs())
+	cfg.BatchBytes = 4000 // the 6000-byte event goes through the one-message writer
+	s, _ := newTestSink(t, cfg)
+	evs := append(testEvents(20, 500), testEvent(100, StageResponseComplete, "RequestResponse", 6000))
+	want := map[string]string{}
+	for _, e := range evs {
+		want[string(e.AuditID)] = string(e.Value)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	if _, err := s.Deliver(ctx, evs); !IsRetryable(err) {
+		t.Fatalf("Deliver: want a retryable error once the caller's deadline passed; got %v", err)
+	}
+	for _, e := range evs {
+		for i := range e.Value {
+			e.Value[i] = 'X'
+		}
+	}
+	close(release)
+	recs := consume(t, c.ListenAddrs(), len(evs), stageTopics...)
+	for _, r := range recs {
+		if r.value != want[r.key] {
+			t.Fatalf("event %s arrived with the caller's later bytes: %.60s", r.key, r.value)
+		}
 	}
 }

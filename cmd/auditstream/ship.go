@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -31,6 +32,7 @@ type shipOptions struct {
 	topic        string
 	chunkEvents  int
 	chunkBytes   int
+	workers      int
 	retryTimeout time.Duration
 	// metricsListen serves the plugin's metrics endpoint while ship runs.
 	metricsListen string
@@ -61,6 +63,7 @@ read, with the count of each.`,
 	f := cmd.Flags()
 	f.IntVar(&o.chunkEvents, "chunk-events", 2048, "events per chunk, as Fluent Bit would batch them")
 	f.IntVar(&o.chunkBytes, "chunk-bytes", 2<<20, "bytes per chunk at most (Fluent Bit's chunks are about 2 MB)")
+	f.IntVar(&o.workers, "workers", 2, "chunks delivered at once, as Fluent Bit's workers deliver them; 1 keeps the log's order within each partition")
 	f.DurationVar(&o.retryTimeout, "retry-timeout", 5*time.Minute, "how long to keep retrying a chunk Kafka cannot take")
 	f.StringVar(&o.metricsListen, "metrics-listen", "", "serve the plugin's Prometheus metrics, /healthz and /readyz on host:port while shipping (the metrics_listen key)")
 	return cmd
@@ -173,23 +176,17 @@ func runShip(cmd *cobra.Command, o *shipOptions, args []string) error {
 	return sh.verdict()
 }
 
-// shipper cuts the log into chunks and flushes them as Fluent Bit would.
+// shipper cuts the log into chunks and flushes them as Fluent Bit would:
+// up to workers chunks at once, while the next one is read.
 type shipper struct {
 	p       chunkFlusher
 	o       *shipOptions
 	log     *pipeline.Logger
 	logKey  string
-	data    []byte
-	events  int
-	tooLong int
-	// notes replace the position in where for the current chunk's lines
-	// too long to read whole, by index; nil when there are none.
-	notes map[int]string
-	// positions are where the current chunk's events were read, for the
-	// reasons of the dead-lettered ones.
-	positions []auditlog.Position
-	// counts add up, per chunk, the counters of its last flush: a chunk
-	// retried is counted once, as it finally went.
+	tooLong int // read by the reader only, until run returns
+	// mu guards counts, which add up, per chunk, the counters of its last
+	// flush: a chunk retried is counted once, as it finally went.
+	mu     sync.Mutex
 	counts pipeline.Stats
 	// backoff is the first wait before a retry; it doubles up to 30s.
 	backoff time.Duration
@@ -197,82 +194,149 @@ type shipper struct {
 
 // chunkFlusher is the part of the pipeline ship drives.
 type chunkFlusher interface {
-	FlushFrom(data []byte, where pipeline.Locator) pipeline.Outcome
-	Stats() pipeline.Stats
+	FlushCounted(data []byte, where pipeline.Locator) (pipeline.Outcome, pipeline.Stats)
 }
 
+// shipChunk is one chunk of the log and where its events were read.
+type shipChunk struct {
+	data   []byte
+	events int
+	// positions are where the events were read, for the reasons of the
+	// dead-lettered ones; notes replace them for the lines too long to
+	// read whole, by index (nil when there are none).
+	positions []auditlog.Position
+	notes     map[int]string
+}
+
+// where names the file and line of the chunk's event i.
+func (c *shipChunk) where(i int) string {
+	if note, ok := c.notes[i]; ok {
+		return note
+	}
+	if i < 0 || i >= len(c.positions) {
+		return "record " + strconv.Itoa(i)
+	}
+	return c.positions[i].String()
+}
+
+func (c *shipChunk) reset() {
+	c.data, c.events, c.positions, c.notes = c.data[:0], 0, c.positions[:0], nil
+}
+
+// run reads the log and delivers it. Reading the next chunk overlaps the
+// delivery of the ones before, as Fluent Bit's input does with its
+// workers: one chunk at a time would leave the reading waiting on every
+// acknowledgement. The first chunk that cannot be delivered stops the run
+// once the chunks in flight are done.
 func (sh *shipper) run(in *auditlog.Reader) error {
+	workers := max(sh.o.workers, 1)
+	free := make(chan *shipChunk, workers+1)
+	for range workers + 1 {
+		free <- &shipChunk{}
+	}
+	work := make(chan *shipChunk)
+	stop := make(chan struct{})
+	var (
+		wg       sync.WaitGroup
+		stopOnce sync.Once
+		flushErr error
+	)
+	for range workers {
+		wg.Go(func() {
+			for c := range work {
+				if err := sh.flush(c); err != nil {
+					stopOnce.Do(func() { flushErr = err; close(stop) })
+				}
+				c.reset()
+				free <- c
+			}
+		})
+	}
+	readErr := sh.read(in, free, work, stop)
+	close(work)
+	wg.Wait()
+	return errors.Join(flushErr, readErr)
+}
+
+// read cuts the log into chunks from free and hands each to work, until
+// the log ends or stop is closed.
+func (sh *shipper) read(in *auditlog.Reader, free <-chan *shipChunk, work chan<- *shipChunk, stop <-chan struct{}) error {
+	var c *shipChunk
+	select {
+	case c = <-free:
+	case <-stop:
+		return nil
+	}
+	hand := func() bool {
+		select {
+		case work <- c:
+		case <-stop:
+			return false
+		}
+		select {
+		case c = <-free:
+			return true
+		case <-stop:
+			return false
+		}
+	}
 	for {
 		line, pos, err := in.Next()
 		if errors.Is(err, io.EOF) {
-			return sh.flush()
+			if c.events > 0 {
+				hand()
+			}
+			return nil
 		}
 		if errors.Is(err, auditlog.ErrLineTooLong) {
 			// Its start goes on, to be dead-lettered: it does not parse,
 			// and its reason says what became of the rest.
 			sh.tooLong++
 			sh.log.Warnf("%v: its first %d bytes go to the dead-letter topic", err, len(line))
-			if sh.notes == nil {
-				sh.notes = map[int]string{}
+			if c.notes == nil {
+				c.notes = map[int]string{}
 			}
-			sh.notes[sh.events] = fmt.Sprintf("%v; the message holds its first %d bytes", err, len(line))
+			c.notes[c.events] = fmt.Sprintf("%v; the message holds its first %d bytes", err, len(line))
 		} else if err != nil {
 			return err
 		}
 		if len(line) == 0 {
 			continue
 		}
-		sh.data = chunk.AppendTailEvent(sh.data, time.Now(), sh.logKey, line)
-		sh.positions = append(sh.positions, pos)
-		if sh.events++; sh.events >= sh.o.chunkEvents || len(sh.data) >= sh.o.chunkBytes {
-			if err := sh.flush(); err != nil {
-				return err
+		c.data = chunk.AppendTailEvent(c.data, time.Now(), sh.logKey, line)
+		c.positions = append(c.positions, pos)
+		if c.events++; c.events >= sh.o.chunkEvents || len(c.data) >= sh.o.chunkBytes {
+			if !hand() {
+				return nil
 			}
 		}
 	}
 }
 
-// where names the file and line of the current chunk's event i.
-func (sh *shipper) where(i int) string {
-	if note, ok := sh.notes[i]; ok {
-		return note
-	}
-	if i < 0 || i >= len(sh.positions) {
-		return "record " + strconv.Itoa(i)
-	}
-	return sh.positions[i].String()
-}
-
 // flush delivers the chunk, retrying with backoff while the outcome is Retry.
-func (sh *shipper) flush() error {
-	if sh.events == 0 {
-		return nil
-	}
+func (sh *shipper) flush(c *shipChunk) error {
 	deadline := time.Now().Add(sh.o.retryTimeout)
 	backoff := sh.backoff
 	if backoff <= 0 {
 		backoff = time.Second
 	}
 	for {
-		before := sh.p.Stats()
-		out := sh.p.FlushFrom(sh.data, sh.where)
-		attempt := statsDelta(sh.p.Stats(), before)
+		out, attempt := sh.p.FlushCounted(c.data, c.where)
 		switch out {
 		case pipeline.Delivered:
 			sh.count(&attempt)
-			sh.data, sh.events, sh.positions, sh.notes = sh.data[:0], 0, sh.positions[:0], nil
 			return nil
 		case pipeline.Failed:
 			sh.count(&attempt)
-			return fmt.Errorf("a chunk of %d events could not be delivered", sh.events)
+			return fmt.Errorf("a chunk of %d events could not be delivered", c.events)
 		}
 		remaining := time.Until(deadline)
 		if remaining <= 0 {
 			sh.count(&attempt)
-			return fmt.Errorf("a chunk of %d events was still not delivered after %s (--retry-timeout)", sh.events, sh.o.retryTimeout)
+			return fmt.Errorf("a chunk of %d events was still not delivered after %s (--retry-timeout)", c.events, sh.o.retryTimeout)
 		}
 		wait := min(backoff, remaining)
-		sh.log.Warnf("chunk of %d events not delivered yet; retrying in %s", sh.events, wait)
+		sh.log.Warnf("chunk of %d events not delivered yet; retrying in %s", c.events, wait)
 		time.Sleep(wait)
 		backoff = min(2*backoff, 30*time.Second)
 	}
@@ -280,6 +344,8 @@ func (sh *shipper) flush() error {
 
 // count adds the counters of a chunk's last flush to the run's.
 func (sh *shipper) count(d *pipeline.Stats) {
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
 	c := &sh.counts
 	c.Events += d.Events
 	c.Kept += d.Kept
@@ -288,20 +354,6 @@ func (sh *shipper) count(d *pipeline.Stats) {
 	c.Delivered += d.Delivered
 	c.DeadLettered += d.DeadLettered
 	c.SinkDropped += d.SinkDropped
-}
-
-// statsDelta is what one flush added to the counters (ship flushes one
-// chunk at a time).
-func statsDelta(after, before pipeline.Stats) pipeline.Stats {
-	return pipeline.Stats{
-		Events:       after.Events - before.Events,
-		Kept:         after.Kept - before.Kept,
-		Dropped:      after.Dropped - before.Dropped,
-		Malformed:    after.Malformed - before.Malformed,
-		Delivered:    after.Delivered - before.Delivered,
-		DeadLettered: after.DeadLettered - before.DeadLettered,
-		SinkDropped:  after.SinkDropped - before.SinkDropped,
-	}
 }
 
 // verdict fails the run when a line of the log did not reach its stage

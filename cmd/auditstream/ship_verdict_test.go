@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -53,6 +54,12 @@ func (f *flakySink) Close(context.Context) error { return nil }
 // maxLine, if not 0, is the reader's longest line.
 func shipWith(t *testing.T, snk pipeline.Sink, lines []string, maxLine ...int) (*shipper, *pipeline.Pipeline) {
 	t.Helper()
+	return shipWorkers(t, snk, lines, 1, maxLine...)
+}
+
+// shipWorkers is shipWith with workers chunks delivered at once.
+func shipWorkers(t *testing.T, snk pipeline.Sink, lines []string, workers int, maxLine ...int) (*shipper, *pipeline.Pipeline) {
+	t.Helper()
 	pol, _, err := filter.LoadFile(testdata + "audit2rbac-demo-policy.v1.yaml")
 	if err != nil {
 		t.Fatal(err)
@@ -78,7 +85,7 @@ func shipWith(t *testing.T, snk pipeline.Sink, lines []string, maxLine ...int) (
 		in.SetMaxLineBytes(n)
 	}
 	sh := &shipper{p: p, log: log, logKey: pipeline.DefaultLogKey, backoff: time.Millisecond,
-		o: &shipOptions{chunkEvents: 10, chunkBytes: 2 << 20, retryTimeout: time.Minute}}
+		o: &shipOptions{chunkEvents: 10, chunkBytes: 2 << 20, retryTimeout: time.Minute, workers: workers}}
 	if err := sh.run(in); err != nil {
 		t.Fatalf("run: %v\n%s", err, logs.String())
 	}
@@ -152,4 +159,38 @@ func TestShipVerdict(t *testing.T) {
 			t.Fatalf("reason %q; want it to say %q", snk.reason[0], want)
 		}
 	})
+}
+
+// slowSink takes every event after a pause, and records how many Deliver
+// calls ran at once.
+type slowSink struct {
+	inFlight, most atomic.Int32
+	delivered      atomic.Int64
+}
+
+func (s *slowSink) Deliver(_ context.Context, events []sink.Event) (sink.Result, error) {
+	n := s.inFlight.Add(1)
+	defer s.inFlight.Add(-1)
+	for m := s.most.Load(); n > m && !s.most.CompareAndSwap(m, n); m = s.most.Load() {
+	}
+	time.Sleep(20 * time.Millisecond)
+	s.delivered.Add(int64(len(events)))
+	return sink.Result{Acked: len(events)}, nil
+}
+
+func (s *slowSink) Close(context.Context) error { return nil }
+
+// With --workers N, ship delivers up to N chunks at once while it reads on,
+// and still counts each chunk once; with 1, one at a time.
+func TestShipWorkers(t *testing.T) {
+	for _, workers := range []int{1, 3} {
+		snk := &slowSink{}
+		sh, _ := shipWorkers(t, snk, demoLines(t), workers)
+		if err := sh.verdict(); err != nil || sh.counts.Kept != 37 || sh.counts.Delivered != 37 || snk.delivered.Load() != 37 {
+			t.Fatalf("workers %d: verdict %v, counts %+v, sink took %d; want 37 kept and delivered", workers, err, sh.counts, snk.delivered.Load())
+		}
+		if got := snk.most.Load(); got != int32(workers) {
+			t.Errorf("workers %d: at most %d deliveries at once; want %d", workers, got, workers)
+		}
+	}
 }

@@ -159,14 +159,22 @@ func (p *Pipeline) Flush(data []byte) Outcome { return p.FlushFrom(data, nil) }
 
 // FlushFrom is Flush with where naming the origin of the chunk's events in
 // the reasons of the dead-lettered ones (nil: their index in the chunk).
-func (p *Pipeline) FlushFrom(data []byte, where Locator) (out Outcome) {
+func (p *Pipeline) FlushFrom(data []byte, where Locator) Outcome {
+	out, _ := p.FlushCounted(data, where)
+	return out
+}
+
+// FlushCounted is FlushFrom that also returns what this flush alone added
+// to the counters (Stats), for a caller that runs several flushes at once
+// and must tell their outcomes apart.
+func (p *Pipeline) FlushCounted(data []byte, where Locator) (out Outcome, counted Stats) {
 	p.mu.RLock()
 	defer p.mu.RUnlock()
 	if p.closed {
 		// Keep the chunk: the host still owns it and may flush it elsewhere
 		// or after a restart.
 		p.note(causeClosed, nil)
-		return Retry
+		return Retry, counted
 	}
 	var start time.Time // read only by the hook: no clock read without one
 	if p.cfg.Hooks.Flushed != nil {
@@ -181,6 +189,7 @@ func (p *Pipeline) FlushFrom(data []byte, where Locator) (out Outcome) {
 		if v := recover(); v != nil {
 			out = p.flushPanicked(&t, v)
 		}
+		counted = t.stats()
 	}()
 	readErr := p.readChunk(s, data, &t)
 	out = Delivered
@@ -203,7 +212,7 @@ func (p *Pipeline) FlushFrom(data []byte, where Locator) (out Outcome) {
 	if p.cfg.Hooks.Flushed != nil {
 		p.cfg.Hooks.Flushed(out, time.Since(start))
 	}
-	return out
+	return out, counted // counted is set by the deferred function
 }
 
 func (p *Pipeline) put(s *scratch) {

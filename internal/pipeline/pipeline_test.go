@@ -252,6 +252,46 @@ func TestFlushConcurrent(t *testing.T) {
 	}
 }
 
+// FlushCounted returns each flush's own counts, also while other flushes
+// run at once: they add up to the pipeline's counters.
+func TestFlushCounted(t *testing.T) {
+	fs := &fakeSink{}
+	p, _ := newTestPipeline(t, fs, nil)
+	const workers = 4
+	var wg sync.WaitGroup
+	counted := make([]Stats, workers)
+	for w := range workers {
+		wg.Go(func() {
+			c := &chunkBuilder{v2: true}
+			// w+1 events kept, w dropped (system:kube-proxy's watches of
+			// endpoints are level None in the sample policy).
+			for i := range w + 1 {
+				c.raw(auditLine(w*100+i, "ResponseComplete", "alice", "get", "default", "pods"))
+			}
+			for i := range w {
+				c.raw(auditLine(w*100+50+i, "ResponseComplete", "system:kube-proxy", "watch", "default", "endpoints"))
+			}
+			var out Outcome
+			if out, counted[w] = p.FlushCounted(c.b, nil); out != Delivered {
+				panic("unexpected outcome " + out.String())
+			}
+		})
+	}
+	wg.Wait()
+	var sum Stats
+	for w, c := range counted {
+		if c.Chunks != 1 || c.Events != uint64(2*w+1) || c.Kept != uint64(w+1) || c.Dropped != uint64(w) || c.Delivered != uint64(w+1) {
+			t.Errorf("flush %d counted %+v; want %d events, %d kept and delivered, %d dropped", w, c, 2*w+1, w+1, w)
+		}
+		sum.Events += c.Events
+		sum.Kept += c.Kept
+		sum.Delivered += c.Delivered
+	}
+	if st := p.Stats(); st.Events != sum.Events || st.Kept != sum.Kept || st.Delivered != sum.Delivered {
+		t.Errorf("the flushes' counts add up to %+v; the pipeline counted %+v", sum, st)
+	}
+}
+
 func TestCloseWaitsForFlushes(t *testing.T) {
 	release := make(chan struct{})
 	entered := make(chan struct{})

@@ -40,6 +40,16 @@ func (p *Pipeline) add(t *tally) {
 	c.sinkDropped.Add(t.sinkDropped)
 }
 
+// stats is t as Stats (one chunk's).
+func (t *tally) stats() Stats {
+	return Stats{
+		Chunks: 1, Events: t.events, Parsed: t.parsed, Kept: t.kept, Dropped: t.dropped, Malformed: t.malformed,
+		Delivered: t.delivered, Retries: t.retries, Failures: t.failures, Unreadable: t.unreadable,
+		UnreadableBytes: t.lostBytes, EventPanics: t.eventPanics, FlushPanics: t.flushPanics,
+		DeadLettered: t.deadLettered, SinkDropped: t.sinkDropped,
+	}
+}
+
 func (t *tally) merge(o *tally) {
 	t.events += o.events
 	t.parsed += o.parsed

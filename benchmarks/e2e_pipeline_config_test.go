@@ -124,6 +124,9 @@ func TestParseE2EStorage(t *testing.T) {
 			t.Errorf("parseE2EStorage(%q) = %d types, %v; want memory and filesystem", s, len(sts), err)
 		}
 	}
+	if sts, err := parseE2EStorage("all"); err != nil || len(sts) != 3 || sts[2].name != "unbounded" {
+		t.Errorf("parseE2EStorage(all) = %v, %v; want memory, filesystem and unbounded", sts, err)
+	}
 	if _, err := parseE2EStorage("disk"); err == nil {
 		t.Error(`parseE2EStorage("disk"): no error`)
 	}

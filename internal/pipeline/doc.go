@@ -46,6 +46,6 @@
 // copied into scratch memory owned by the flush. The sink holds no
 // reference to what it is given once Deliver returns (it copies what the
 // producer may still need), so nothing references the chunk once Flush
-// returns, and the scratch goes back to a pool. Each concurrent Flush takes
+// returns, and the scratch goes back to a free list. Each concurrent Flush takes
 // its own scratch, including its own policy processor.
 package pipeline

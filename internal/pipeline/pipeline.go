@@ -97,8 +97,11 @@ type Pipeline struct {
 	minPartBytes int // see defaultMinPartBytes
 	c            counters
 	limit        *ratelimit.Limiter[cause]
-	pool         sync.Pool
-	decided      decisionTotals
+	// free keeps the scratches of finished flushes for the next ones. A
+	// sync.Pool would be emptied by every collection, and each flush would
+	// then allocate, clear and fault in a chunk's worth of fresh memory.
+	free    chan *scratch
+	decided decisionTotals
 
 	// mu is held shared by every Flush and exclusively by Close, so that Close
 	// waits for running flushes and no flush starts after it.
@@ -110,6 +113,11 @@ type Pipeline struct {
 	stopSummary chan struct{}
 	summaryDone chan struct{}
 }
+
+// maxFreeScratches is how many scratches the pipeline keeps between
+// flushes: one per part of each of a few concurrent flushes. Each holds
+// at most maxPooledBytes of buffers (scratch.reset).
+const maxFreeScratches = 8
 
 // New checks cfg, fills in its defaults and starts the summary timer.
 func New(cfg Config) (*Pipeline, error) {
@@ -142,7 +150,7 @@ func New(cfg Config) (*Pipeline, error) {
 		p.cfg.Policy = fixedPolicy(cfg.NewProcessor)
 	}
 	// getScratch gives a scratch its processor.
-	p.pool.New = func() any { return &scratch{cutBodies: cfg.CutUnreadableBodies} }
+	p.free = make(chan *scratch, maxFreeScratches)
 	if cfg.SummaryInterval > 0 {
 		p.stopSummary = make(chan struct{})
 		p.summaryDone = make(chan struct{})
@@ -220,7 +228,10 @@ func (p *Pipeline) put(s *scratch) {
 		p.put(part)
 	}
 	s.reset()
-	p.pool.Put(s)
+	select {
+	case p.free <- s:
+	default: // more flushes ran at once than the list keeps
+	}
 }
 
 // deliver hands the chunk's kept events to the sink in one call, within

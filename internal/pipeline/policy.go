@@ -36,10 +36,15 @@ func fixedPolicy(newProcessor func() Processor) func() *PolicyVersion {
 	return func() *PolicyVersion { return v }
 }
 
-// getScratch takes a scratch from the pool and makes sure its processor
-// belongs to version v.
+// getScratch takes a scratch from the free list (or a new one) and makes
+// sure its processor belongs to version v.
 func (p *Pipeline) getScratch(v *PolicyVersion) *scratch {
-	s := p.pool.Get().(*scratch)
+	var s *scratch
+	select {
+	case s = <-p.free:
+	default:
+		s = &scratch{cutBodies: p.cfg.CutUnreadableBodies}
+	}
 	if s.proc == nil || s.generation != v.Generation {
 		s.proc, s.generation = v.NewProcessor(), v.Generation
 	}

@@ -55,7 +55,7 @@ type filtering struct {
 
 // scratch is the memory of one Flush: a policy processor, a chunk reader and
 // the buffers that hold what is handed to the sink. It is used by one flush
-// at a time and goes back to the pipeline's pool afterwards.
+// at a time and goes back to the pipeline's free list afterwards.
 type scratch struct {
 	proc Processor
 	// cutBodies is Config.CutUnreadableBodies.
@@ -161,7 +161,9 @@ func (s *scratch) reset() {
 	clear(s.parts)
 	s.parts, s.cuts = s.parts[:0], s.cuts[:0]
 	s.tally, s.readErr, s.panicked = tally{}, nil, nil
-	clear(s.events[:cap(s.events)])
+	// Only the used part: the rest was cleared by earlier resets, or is
+	// fresh from a growth.
+	clear(s.events)
 	s.events = s.events[:0]
 }
 

@@ -146,7 +146,7 @@ func TestSplitChunkBrokenFraming(t *testing.T) {
 // small chunks never pay for goroutines, and 2 MB chunks are split.
 func TestSplitOnlyLargeChunks(t *testing.T) {
 	p, _ := newTestPipeline(t, &fakeSink{}, nil)
-	s := p.pool.Get().(*scratch)
+	s := &scratch{}
 	defer p.put(s)
 	small := mixedChunk(100).b
 	if b := p.split(s, small); b != nil {
@@ -167,7 +167,7 @@ func TestSplitOnlyLargeChunks(t *testing.T) {
 func TestSplitOneCutPerEvent(t *testing.T) {
 	p, _ := newTestPipeline(t, &fakeSink{}, func(c *Config) { c.FilterParallelism = 8 })
 	p.minPartBytes = 1
-	s := p.pool.Get().(*scratch)
+	s := &scratch{}
 	defer p.put(s)
 	c := (&chunkBuilder{v2: true}).raw(`{"a":"` + strings.Repeat("x", 4096) + `"}`)
 	c.raw(auditLine(1, "ResponseComplete", "alice", "get", "default", "pods"))

@@ -3,6 +3,7 @@ package sink
 import (
 	"context"
 	"slices"
+	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -23,7 +24,7 @@ func producedRequests(c *kfake.Cluster) func() [][]string {
 		var parts []string
 		for _, t := range req.(*kmsg.ProduceRequest).Topics {
 			for _, p := range t.Partitions {
-				parts = append(parts, t.Topic+"/"+string(rune('0'+p.Partition)))
+				parts = append(parts, t.Topic+"/"+strconv.Itoa(int(p.Partition)))
 			}
 		}
 		mu.Lock()

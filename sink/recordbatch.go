@@ -8,7 +8,6 @@ import (
 
 	"github.com/klauspost/compress/s2"
 	"github.com/segmentio/kafka-go"
-	"github.com/segmentio/kafka-go/compress"
 )
 
 // This file encodes the producer's record batches itself, in Kafka's record
@@ -169,7 +168,7 @@ func (e *batchEncoder) appendCompressed(dst, records []byte) []byte {
 		}
 		return dst
 	}
-	w := compress.Compression(e.compression).Codec().NewWriter((*appender)(&dst))
+	w := e.compression.Codec().NewWriter((*appender)(&dst))
 	_, _ = w.Write(records) // an appender never fails
 	_ = w.Close()
 	return dst

@@ -32,14 +32,17 @@ func plainRun(b []byte, j int) int {
 
 // specialBytes sets the high bit of each byte of v, eight bytes of string
 // content in little-endian order, that is a quote, a backslash or a control
-// character: each of the three tests sets the high bit of a byte that
-// matches, and a false match can only come from the borrow of a true one
-// below it, so the lowest set bit is exact and the ones above it may not be.
+// character. Flipping bit 1 turns a quote (0x22) into 0x20 and keeps every
+// control character below 0x20, and no other byte below 0x21, so one test
+// for bytes below 0x21 finds both, and a second finds backslashes. Each
+// test sets the high bit of a byte that matches, and a false match can only
+// come from the borrow of a true one below it, so the lowest set bit is
+// exact and the ones above it may not be.
 func specialBytes(v uint64) uint64 {
 	const ones, highs = 0x0101010101010101, 0x8080808080808080
-	quote := v ^ (ones * '"')
+	quoteOrControl := v ^ (ones * 0x02)
 	backslash := v ^ (ones * '\\')
-	return ((quote-ones)&^quote | (backslash-ones)&^backslash | (v-ones*0x20)&^v) & highs
+	return ((quoteOrControl-ones*0x21)&^quoteOrControl | (backslash-ones)&^backslash) & highs
 }
 
 // scanString validates the string whose opening quote is b[i] and returns the

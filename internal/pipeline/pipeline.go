@@ -237,8 +237,8 @@ func (p *Pipeline) put(s *scratch) {
 // deliver hands the chunk's kept events to the sink in one call, within
 // FlushTimeout. One call per chunk is the fastest: cutting a chunk into
 // batches delivered while the next is filtered was measured slower (each
-// call pays the producer's linger and batch set-up, and on a small machine
-// the broker competes for the same CPUs the overlap would use).
+// call pays its own produce requests, one per broker, and on a small
+// machine the broker competes for the same CPUs the overlap would use).
 func (p *Pipeline) deliver(s *scratch, t *tally) Outcome {
 	events := s.buildEvents()
 	if len(events) == 0 {

@@ -148,30 +148,27 @@ func nullOutput(*e2eBench, string) string {
 // compressed with snappy and acknowledged by all replicas, as the plugin's
 // defaults do.
 func kafkaOutput(b *e2eBench, topic string) string {
-	return fmt.Sprintf(`    - name: kafka
-      match: k8s-audit
-      brokers: %q
-      topics: %q
-      format: raw
-      raw_log_key: log
-      rdkafka.compression.codec: snappy
-      rdkafka.request.required.acks: all
-      retry_limit: no_limits
-`, strings.Join(b.info.Brokers, ","), topic)
+	return kafkaOutputAs(b, topic, "format: raw\n      raw_log_key: log")
 }
 
 // kafkaJSONOutput ships each record the Lua filter kept, encoded as JSON
 // again, with the same compression and acks as kafkaOutput.
 func kafkaJSONOutput(b *e2eBench, topic string) string {
+	return kafkaOutputAs(b, topic, "format: json")
+}
+
+// kafkaOutputAs is out_kafka to topic with the given format keys, snappy and
+// acks all.
+func kafkaOutputAs(b *e2eBench, topic, format string) string {
 	return fmt.Sprintf(`    - name: kafka
       match: k8s-audit
       brokers: %q
       topics: %q
-      format: json
+      %s
       rdkafka.compression.codec: snappy
       rdkafka.request.required.acks: all
       retry_limit: no_limits
-`, strings.Join(b.info.Brokers, ","), topic)
+`, strings.Join(b.info.Brokers, ","), topic, format)
 }
 
 // auditstreamOutput is the plugin with the given workers, the documentation's

@@ -163,18 +163,7 @@ func consumeWith(t testing.TB, opts []kgo.Opt, brokers []string, n int, topics .
 
 // produceError answers a produce request with code for every partition.
 func produceError(req kmsg.Request, code int16) kmsg.Response {
-	r := req.(*kmsg.ProduceRequest)
-	resp := r.ResponseKind().(*kmsg.ProduceResponse)
-	for _, t := range r.Topics {
-		rt := kmsg.NewProduceResponseTopic()
-		rt.Topic, rt.TopicID = t.Topic, t.TopicID
-		for _, p := range t.Partitions {
-			rp := kmsg.NewProduceResponseTopicPartition()
-			rp.Partition, rp.ErrorCode = p.Partition, code
-			rt.Partitions = append(rt.Partitions, rp)
-		}
-		resp.Topics = append(resp.Topics, rt)
-	}
+	resp, _, _ := failPartitions(req, func(string, int32, []byte) (int16, *string) { return code, nil })
 	return resp
 }
 

@@ -112,13 +112,14 @@ type Config struct {
 	// RequiredAcks. Key required_acks. Default all.
 	RequiredAcks Acks
 
-	// BatchSize is the most messages in one partition's produce batch. Key
-	// batch_size. Default 1000: with 1 KB events it fills BatchBytes, and kafka-go
-	// preallocates this many message slots per batch, so much larger values
-	// cost memory on every small flush.
+	// BatchSize is the most messages in one partition's produce batch; a
+	// partition with more messages in one Deliver call gets them in
+	// successive requests. Key batch_size. Default 1000: with 1 KB events it
+	// fills BatchBytes.
 	BatchSize int
 	// BatchBytes is the most bytes in one partition's produce batch, counted
-	// as kafka-go does (an upper bound of the encoded size). Keep it under the
+	// as kafka-go counts a message (an upper bound of the encoded size); a
+	// larger message goes alone. Keep it under the
 	// broker's message.max.bytes (default 1048588) when compression is none.
 	// Key batch_bytes. Default 1000000.
 	BatchBytes int

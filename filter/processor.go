@@ -39,6 +39,8 @@ type Processor struct {
 	groups  [][]byte
 	// redactSt is redaction's scratch (redact.go).
 	redactSt redactState
+	// labels caches label selector verdicts (selectorcache.go).
+	labels selectorCache
 }
 
 // NewProcessor returns a Processor that applies p.
@@ -151,7 +153,7 @@ func (pr *Processor) rebuildAttributes(line []byte) error {
 		return err
 	}
 	if lookInQuery {
-		if name, ok := nameFromQuery(sc, rawQuery); ok {
+		if name, ok := nameFromQuery(sc, rawQuery, &pr.labels); ok {
 			a.Name = name
 		}
 	}

@@ -57,8 +57,8 @@ func (q *listOptionsQuery) parse(raw []byte) {
 // view of the query, or, when the selector has escapes, decoded into
 // scratch's spare capacity. ok is false when there is none or the query
 // would not decode into ListOptions (a bad limit, say), which leaves the
-// name empty.
-func nameFromQuery(scratch, rawQuery []byte) (name []byte, ok bool) {
+// name empty. labels answers whether a label selector parses.
+func nameFromQuery(scratch, rawQuery []byte, labels *selectorCache) (name []byte, ok bool) {
 	if !mayHaveFieldSelector(rawQuery) {
 		return nil, false
 	}
@@ -80,7 +80,7 @@ func nameFromQuery(scratch, rawQuery []byte) (name []byte, ok bool) {
 	if !ok || len(name) == 0 || !isPathSegmentName(name) {
 		return nil, false
 	}
-	if q.hasLabel && !validLabelSelector(q.labelSelector) {
+	if q.hasLabel && !labels.valid(q.labelSelector) {
 		return nil, false
 	}
 	return name, true

@@ -221,7 +221,11 @@ func (p *producer) partitions(ctx context.Context, topic string) (ids []int, lea
 	if err != nil {
 		return nil, nil, err
 	}
-	for _, t := range res.(*metadata.Response).Topics {
+	meta, ok := res.(*metadata.Response)
+	if !ok {
+		return nil, nil, fmt.Errorf("kafka: unexpected metadata response %T", res)
+	}
+	for _, t := range meta.Topics {
 		if t.Name != topic {
 			continue
 		}

@@ -121,9 +121,9 @@ func (s *Sink) send(ctx context.Context, b *batch) (errs []error, early bool) {
 		bulk++
 	}
 	if bulk > 0 {
-		msgs, gerrs := b.msgs[:bulk], errs[:bulk]
+		msgs, meta, gerrs := b.msgs[:bulk], b.meta[:bulk], errs[:bulk]
 		calls = append(calls, func() bool {
-			return s.write(gerrs, func() bool { return s.bulk.write(ctx, msgs, gerrs) })
+			return s.write(gerrs, func() bool { return s.bulk.write(ctx, msgs, meta, gerrs) })
 		})
 	}
 	for lo := bulk; lo < len(b.msgs); {

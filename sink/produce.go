@@ -135,10 +135,11 @@ type partGroup struct {
 }
 
 // write sends msgs (each with its Topic set, none larger than batchBytes
-// save by the sink's mistake) and stores each message's error in errs. It
-// reports whether a request returned on ctx before its outcome was known,
-// with kafka-go perhaps still reading the messages it carries.
-func (p *producer) write(ctx context.Context, msgs []kafka.Message, errs []error) (early bool) {
+// save by the sink's mistake; meta[i] is what the sink knows of msgs[i],
+// its size included) and stores each message's error in errs. It reports
+// whether a request returned on ctx before its outcome was known, with
+// kafka-go perhaps still reading the request it carries.
+func (p *producer) write(ctx context.Context, msgs []kafka.Message, meta []msgMeta, errs []error) (early bool) {
 	var topics []topicPlan
 	var groups []partGroup
 	for i := range msgs {
@@ -165,7 +166,7 @@ func (p *producer) write(ctx context.Context, msgs []kafka.Message, errs []error
 	// A partition's batches go in successive rounds, each sent once the
 	// one before has its answer, so that they are written in call order.
 	var mu sync.Mutex
-	for _, round := range p.rounds(msgs, topics, groups) {
+	for _, round := range p.rounds(msgs, meta, topics, groups) {
 		var wg sync.WaitGroup
 		for i := range round {
 			run := func() {
@@ -253,7 +254,9 @@ func (p *producer) partitions(ctx context.Context, topic string) (ids []int, lea
 // request is one produce request: the batches it carries, by group, and
 // the message indexes of each.
 type request struct {
-	leader  int32
+	leader int32
+	// size is what its messages weigh, as messageSize counts them.
+	size    int
 	req     rawproduce.Request
 	batches []requestBatch
 	// buf holds the encoded record batches, which req's readers read.
@@ -275,12 +278,10 @@ type requestBatch struct {
 // one batch per partition of at most batchSize messages and batchBytes, in
 // requests of at most maxRequestBytes. A partition with more messages than
 // one batch holds has its next batch in the next round.
-func (p *producer) rounds(msgs []kafka.Message, topics []topicPlan, groups []partGroup) [][]request {
+func (p *producer) rounds(msgs []kafka.Message, meta []msgMeta, topics []topicPlan, groups []partGroup) [][]request {
 	var rounds [][]request
 	for {
 		var reqs []request
-		// filling[k] is how many bytes reqs[k] carries so far.
-		var filling []int
 		for g := range groups {
 			grp := &groups[g]
 			if grp.next >= len(grp.msgs) {
@@ -289,7 +290,7 @@ func (p *producer) rounds(msgs []kafka.Message, topics []topicPlan, groups []par
 			lo, size := grp.next, 0
 			hi := lo
 			for hi < len(grp.msgs) && hi-lo < p.batchSize {
-				m := int(messageSize(&msgs[grp.msgs[hi]]))
+				m := int(meta[grp.msgs[hi]].size)
 				if hi > lo && size+m > p.batchBytes {
 					break
 				}
@@ -299,17 +300,16 @@ func (p *producer) rounds(msgs []kafka.Message, topics []topicPlan, groups []par
 			grp.next = hi
 			k := -1
 			for j := range reqs {
-				if reqs[j].leader == grp.leader && filling[j]+size <= maxRequestBytes {
+				if reqs[j].leader == grp.leader && reqs[j].size+size <= maxRequestBytes {
 					k = j
 					break
 				}
 			}
 			if k < 0 {
 				reqs = append(reqs, request{leader: grp.leader})
-				filling = append(filling, 0)
 				k = len(reqs) - 1
 			}
-			filling[k] += size
+			reqs[k].size += size
 			reqs[k].batches = append(reqs[k].batches, requestBatch{
 				topic: grp.topic, name: topics[grp.topic].name, partition: grp.partition, msgs: grp.msgs[lo:hi]})
 		}
@@ -332,13 +332,7 @@ func (p *producer) encode(r *request, msgs []kafka.Message) {
 	defer p.putEncoder(enc)
 	// Room for every batch uncompressed (messageSize bounds a record's
 	// size), and for what snappy may add to data it cannot compress.
-	size := 0
-	for _, b := range r.batches {
-		size += 4 + batchHeaderLength + xerialHeaderLength
-		for _, i := range b.msgs {
-			size += int(messageSize(&msgs[i]))
-		}
-	}
+	size := r.size + len(r.batches)*(4+batchHeaderLength+xerialHeaderLength)
 	r.buf = p.buffer(size + size/6 + 64*(size/xerialBlock+len(r.batches)))
 	ends := make([]int, len(r.batches))
 	for i, b := range r.batches {

@@ -319,7 +319,7 @@ func (b *e2eBench) run(v e2eVariant, st e2eStorage, topic string) e2eResult {
 		}
 	}
 	r := e2eResult{wall: time.Since(start), brokerCPU: b.broker() - broker0, delivered: delivered}
-	if r.fbCPU, err = pidCPU(pid); err != nil {
+	if r.fbCPU, err = kafkatest.ProcessCPU(pid); err != nil {
 		t.Fatal(err)
 	}
 	if r.peakRSS, err = peakRSS(pid); err != nil {
@@ -458,30 +458,6 @@ func endOffsetSum(info kafkatest.Info, topics []string) (int, error) {
 		return 0, fmt.Errorf("offsets of %d partitions, want %d", parts, len(topics)*e2ePartitions)
 	}
 	return n, nil
-}
-
-// pidCPU reads utime+stime of /proc/<pid>/stat: all of the process's
-// threads, the plugin's goroutines included.
-func pidCPU(pid int) (time.Duration, error) {
-	raw, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
-	if err != nil {
-		return 0, err
-	}
-	// The command name, in parentheses, may hold spaces: count from its end.
-	fields := strings.Fields(string(raw[bytes.LastIndexByte(raw, ')')+1:]))
-	if len(fields) < 13 {
-		return 0, fmt.Errorf("/proc/%d/stat: %d fields after the command name", pid, len(fields))
-	}
-	var ticks int64
-	for _, f := range fields[11:13] {
-		n, err := strconv.ParseInt(f, 10, 64)
-		if err != nil {
-			return 0, err
-		}
-		ticks += n
-	}
-	// USER_HZ is 100 by the kernel's ABI.
-	return time.Duration(ticks) * 10 * time.Millisecond, nil
 }
 
 // peakRSS reads VmHWM of /proc/<pid>/status, in bytes.

@@ -30,14 +30,19 @@ func BrokerCPU() (func() time.Duration, error) {
 	if err != nil {
 		return nil, err
 	}
-	stat := "/proc/" + strconv.Itoa(pid) + "/stat"
-	if _, err := procCPU(stat); err != nil {
+	if _, err := ProcessCPU(pid); err != nil {
 		return nil, err
 	}
 	return func() time.Duration {
-		d, _ := procCPU(stat)
+		d, _ := ProcessCPU(pid)
 		return d
 	}, nil
+}
+
+// ProcessCPU returns the CPU time (user and system, every thread) process
+// pid has used so far, from /proc, in steps of 10 ms.
+func ProcessCPU(pid int) (time.Duration, error) {
+	return procCPU("/proc/" + strconv.Itoa(pid) + "/stat")
 }
 
 // BrokerPID returns the process id up.sh recorded for the local broker.

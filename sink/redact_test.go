@@ -63,15 +63,7 @@ func TestNewRejectedPasswordNotEchoed(t *testing.T) {
 			for _, source := range []string{"file", "env"} {
 				cfg := testConfig([]string{"k:9092"})
 				cfg.SASL = SASLConfig{Mechanism: mech, Username: "fluent"}
-				if source == "file" {
-					cfg.SASL.PasswordFile = filepath.Join(t.TempDir(), "password")
-					if err := os.WriteFile(cfg.SASL.PasswordFile, []byte(password+"\n"), 0o600); err != nil {
-						t.Fatal(err)
-					}
-				} else {
-					cfg.SASL.PasswordEnv = "TEST_SINK_PASSWORD"
-					t.Setenv(cfg.SASL.PasswordEnv, password)
-				}
+				setPassword(t, &cfg.SASL, source, password)
 				rec := &logRecorder{}
 				_, err := New(cfg, rec.log)
 				if err == nil {
@@ -157,15 +149,7 @@ func TestDeliverRedactsPassword(t *testing.T) {
 		cfg := testConfig(c.ListenAddrs())
 		cfg.DeadLetterTopic = "dlq"
 		cfg.SASL = SASLConfig{Mechanism: SASLPlain, Username: "fluent"}
-		if source == "file" {
-			cfg.SASL.PasswordFile = filepath.Join(t.TempDir(), "password")
-			if err := os.WriteFile(cfg.SASL.PasswordFile, []byte(password+"\n"), 0o600); err != nil {
-				t.Fatal(err)
-			}
-		} else {
-			cfg.SASL.PasswordEnv = "TEST_SINK_PASSWORD"
-			t.Setenv(cfg.SASL.PasswordEnv, password)
-		}
+		setPassword(t, &cfg.SASL, source, password)
 		s, rec := newTestSink(t, cfg)
 		var all strings.Builder
 		for _, e := range []string{password, strconv.Quote(password), mustJSON(password)} {
@@ -259,4 +243,19 @@ func selfSigned(t *testing.T) (certPEM, keyPEM []byte) {
 		t.Fatal(err)
 	}
 	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: keyDER})
+}
+
+// setPassword gives sasl the password from source: "file" (a file holding
+// it and a newline) or "env" (an environment variable).
+func setPassword(t *testing.T, sasl *SASLConfig, source, password string) {
+	t.Helper()
+	if source == "file" {
+		sasl.PasswordFile = filepath.Join(t.TempDir(), "password")
+		if err := os.WriteFile(sasl.PasswordFile, []byte(password+"\n"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	sasl.PasswordEnv = "TEST_SINK_PASSWORD"
+	t.Setenv(sasl.PasswordEnv, password)
 }

@@ -1,15 +1,18 @@
 package sink
 
 import (
+	"bytes"
 	"context"
+	"encoding/binary"
+	"io"
 	"slices"
 	"strconv"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/segmentio/kafka-go/compress"
-	"github.com/segmentio/kafka-go/compress/snappy"
+	"github.com/klauspost/compress/s2"
+	"github.com/segmentio/kafka-go"
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kmsg"
 )
@@ -101,10 +104,30 @@ func TestDeliverKeepsPartitionOrder(t *testing.T) {
 }
 
 // Snappy batches use the plain snappy encoder, as librdkafka does, not
-// kafka-go's default of s2's "better" one, twice as slow (codec.go).
+// kafka-go's default of s2's "better" one, twice as slow
+// (benchmarks.BenchmarkSnappyLevels): every xerial frame of a batch is
+// s2.EncodeSnappy of its block, and kafka-go's snappy reader gives the
+// records back.
 func TestSnappyIsPlain(t *testing.T) {
-	if got := compress.SnappyCodec.Compression; got != snappy.FasterCompression {
-		t.Fatalf("kafka-go's snappy codec level %d; want FasterCompression (%d)", got, snappy.FasterCompression)
+	msgs := batchMessages(200, 700)
+	idx := make([]int, len(msgs))
+	for i := range idx {
+		idx[i] = i
+	}
+	raw := (&batchEncoder{}).appendBatch(nil, msgs, idx)[batchHeaderLength:]
+	framed := (&batchEncoder{compression: kafka.Snappy}).appendBatch(nil, msgs, idx)[batchHeaderLength:]
+	rest := framed[xerialHeaderLength:]
+	for block := raw; len(block) > 0; block = block[min(len(block), xerialBlock):] {
+		n := int(binary.BigEndian.Uint32(rest))
+		if want := s2.EncodeSnappy(nil, block[:min(len(block), xerialBlock)]); !bytes.Equal(rest[4:4+n], want) {
+			t.Fatalf("a frame is not plain snappy of its block")
+		}
+		rest = rest[4+n:]
+	}
+	r := kafka.Snappy.Codec().NewReader(bytes.NewReader(framed))
+	got, err := io.ReadAll(r)
+	if err != nil || !bytes.Equal(got, raw) || len(rest) != 0 {
+		t.Fatalf("kafka-go's snappy reader: %d bytes, %v, %d bytes left over; want the %d bytes of records", len(got), err, len(rest), len(raw))
 	}
 }
 

@@ -199,8 +199,7 @@ type chunkFlusher interface {
 
 // shipChunk is one chunk of the log and where its events were read.
 type shipChunk struct {
-	data   []byte
-	events int
+	data []byte
 	// positions are where the events were read, for the reasons of the
 	// dead-lettered ones; notes replace them for the lines too long to
 	// read whole, by index (nil when there are none).
@@ -219,8 +218,11 @@ func (c *shipChunk) where(i int) string {
 	return c.positions[i].String()
 }
 
+// events is how many events the chunk holds.
+func (c *shipChunk) events() int { return len(c.positions) }
+
 func (c *shipChunk) reset() {
-	c.data, c.events, c.positions, c.notes = c.data[:0], 0, c.positions[:0], nil
+	c.data, c.positions, c.notes = c.data[:0], c.positions[:0], nil
 }
 
 // run reads the log and delivers it. Reading the next chunk overlaps the
@@ -283,7 +285,7 @@ func (sh *shipper) read(in *auditlog.Reader, free <-chan *shipChunk, work chan<-
 	for {
 		line, pos, err := in.Next()
 		if errors.Is(err, io.EOF) {
-			if c.events > 0 {
+			if c.events() > 0 {
 				hand()
 			}
 			return nil
@@ -296,7 +298,7 @@ func (sh *shipper) read(in *auditlog.Reader, free <-chan *shipChunk, work chan<-
 			if c.notes == nil {
 				c.notes = map[int]string{}
 			}
-			c.notes[c.events] = fmt.Sprintf("%v; the message holds its first %d bytes", err, len(line))
+			c.notes[c.events()] = fmt.Sprintf("%v; the message holds its first %d bytes", err, len(line))
 		} else if err != nil {
 			return err
 		}
@@ -305,7 +307,7 @@ func (sh *shipper) read(in *auditlog.Reader, free <-chan *shipChunk, work chan<-
 		}
 		c.data = chunk.AppendTailEvent(c.data, time.Now(), sh.logKey, line)
 		c.positions = append(c.positions, pos)
-		if c.events++; c.events >= sh.o.chunkEvents || len(c.data) >= sh.o.chunkBytes {
+		if c.events() >= sh.o.chunkEvents || len(c.data) >= sh.o.chunkBytes {
 			if !hand() {
 				return nil
 			}
@@ -328,15 +330,15 @@ func (sh *shipper) flush(c *shipChunk) error {
 			return nil
 		case pipeline.Failed:
 			sh.count(&attempt)
-			return fmt.Errorf("a chunk of %d events could not be delivered", c.events)
+			return fmt.Errorf("a chunk of %d events could not be delivered", c.events())
 		}
 		remaining := time.Until(deadline)
 		if remaining <= 0 {
 			sh.count(&attempt)
-			return fmt.Errorf("a chunk of %d events was still not delivered after %s (--retry-timeout)", c.events, sh.o.retryTimeout)
+			return fmt.Errorf("a chunk of %d events was still not delivered after %s (--retry-timeout)", c.events(), sh.o.retryTimeout)
 		}
 		wait := min(backoff, remaining)
-		sh.log.Warnf("chunk of %d events not delivered yet; retrying in %s", c.events, wait)
+		sh.log.Warnf("chunk of %d events not delivered yet; retrying in %s", c.events(), wait)
 		time.Sleep(wait)
 		backoff = min(2*backoff, 30*time.Second)
 	}

@@ -34,7 +34,10 @@ func realTopics(t *testing.T, info kafkatest.Info, brokers []string) Config {
 }
 
 // Events produced through the sink come back unchanged, on their stage's
-// topic, with their key and headers, for every codec.
+// topic, with their key and headers, for every codec. The batches (1,200
+// events of 1.5 KB over 12 partitions) are larger than snappy's 64 KB
+// blocks, so a snappy batch, one raw block, holds matches that reach back
+// beyond 64 KB, which the broker and librdkafka must read.
 func TestKafkaRoundTrip(t *testing.T) {
 	info := kafkatest.Broker(t)
 	for _, codec := range compressions {
@@ -43,7 +46,7 @@ func TestKafkaRoundTrip(t *testing.T) {
 			cfg.Compression = Compression(codec)
 			cfg.ClusterName = "kind-audit"
 			s, _ := newTestSink(t, cfg)
-			evs := testEvents(400, 1500)
+			evs := testEvents(1200, 1500)
 			evs = append(evs, testEvent(10_001, StageResponseComplete, "Metadata", 0), testEvent(10_002, StageRequestReceived, "Request", 40_000))
 			if _, err := s.Deliver(context.Background(), evs); err != nil {
 				t.Fatalf("Deliver: %v", err)

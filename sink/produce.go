@@ -332,8 +332,8 @@ func (p *producer) encode(r *request, msgs []kafka.Message) {
 	defer p.putEncoder(enc)
 	// Room for every batch uncompressed (messageSize bounds a record's
 	// size), and for what snappy may add to data it cannot compress.
-	size := r.size + len(r.batches)*(4+batchHeaderLength+xerialHeaderLength)
-	r.buf = p.buffer(size + size/6 + 64*(size/xerialBlock+len(r.batches)))
+	size := r.size + len(r.batches)*(4+batchHeaderLength)
+	r.buf = p.buffer(size + size/6 + 64*len(r.batches))
 	ends := make([]int, len(r.batches))
 	for i, b := range r.batches {
 		// A record set is its size, then its batches.

@@ -31,9 +31,12 @@ import (
 // The one-message writer (Sink.alone) still goes through kafka-go's Writer:
 // it is the rare path of messages too large to batch.
 type producer struct {
-	transport   kafka.RoundTripper
-	addr        net.Addr
-	balancer    kafka.Balancer
+	transport kafka.RoundTripper
+	addr      net.Addr
+	balancer  kafka.Balancer
+	// murmur2 partitions keyed messages with murmur2Partition, which
+	// chooses as balancer does, without its call.
+	murmur2     bool
 	acks        kafka.RequiredAcks
 	compression kafka.Compression
 	batchSize   int
@@ -149,7 +152,12 @@ func (p *producer) write(ctx context.Context, msgs []kafka.Message, meta []msgMe
 			errs[i] = tp.err
 			continue
 		}
-		part := p.balancer.Balance(msgs[i], tp.ids...)
+		var part int
+		if p.murmur2 && msgs[i].Key != nil {
+			part = tp.ids[murmur2Partition(msgs[i].Key, len(tp.ids))]
+		} else {
+			part = p.balancer.Balance(msgs[i], tp.ids...)
+		}
 		if part < 0 || part >= len(tp.ids) {
 			errs[i] = fmt.Errorf("kafka: the balancer chose partition %d of %d", part, len(tp.ids))
 			continue

@@ -23,8 +23,9 @@
 //	summary_interval  period of the summary line, a Go duration; default 60s,
 //	                  0 disables it. A last summary is logged at exit.
 //	filter_parallelism  how many goroutines filter one chunk of 128 KB or
-//	                  more, each a part of it; default 2, 1 to filter on the
-//	                  flush's own thread only.
+//	                  more, each a part of it, less one per other flush
+//	                  filtering at the same time; default 2, 1 to filter on
+//	                  the flush's own thread only.
 //
 // A bad key fails the instance's init with one line naming the key.
 //

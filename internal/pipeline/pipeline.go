@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/auditstream/auditstream/filter"
@@ -102,6 +103,8 @@ type Pipeline struct {
 	// then allocate, clear and fault in a chunk's worth of fresh memory.
 	free    chan *scratch
 	decided decisionTotals
+	// filtering is how many flushes are reading their chunks (split).
+	filtering atomic.Int32
 
 	// mu is held shared by every Flush and exclusively by Close, so that Close
 	// waits for running flushes and no flush starts after it.

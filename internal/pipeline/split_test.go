@@ -149,14 +149,14 @@ func TestSplitOnlyLargeChunks(t *testing.T) {
 	s := &scratch{}
 	defer p.put(s)
 	small := mixedChunk(100).b
-	if b := p.split(s, small); b != nil {
+	if b := p.split(s, small, 0); b != nil {
 		t.Fatalf("a %d-byte chunk was cut at %v", len(small), b)
 	}
 	large := mixedChunk(8000).b
 	if len(large) < 2*defaultMinPartBytes {
 		t.Fatalf("test chunk too small: %d bytes", len(large))
 	}
-	b := p.split(s, large)
+	b := p.split(s, large, 0)
 	if len(b) != DefaultFilterParallelism-1 || b[0].off < len(large)/2 || b[0].off > len(large)/2+2048 {
 		t.Fatalf("a %d-byte chunk was cut at %v; want one cut just past the middle", len(large), b)
 	}
@@ -171,7 +171,22 @@ func TestSplitOneCutPerEvent(t *testing.T) {
 	defer p.put(s)
 	c := (&chunkBuilder{v2: true}).raw(`{"a":"` + strings.Repeat("x", 4096) + `"}`)
 	c.raw(auditLine(1, "ResponseComplete", "alice", "get", "default", "pods"))
-	if cuts := p.split(s, c.b); len(cuts) != 1 || cuts[0].events != 1 {
+	if cuts := p.split(s, c.b, 0); len(cuts) != 1 || cuts[0].events != 1 {
 		t.Fatalf("cuts %v; want one, after the first event", cuts)
+	}
+}
+
+// TestSplitLeavesBusyCoresAlone: a chunk is cut into as many parts as the
+// parallelism leaves after the other flushes filtering meanwhile, so two
+// flushes at once with the default parallelism 2 read their chunks whole.
+func TestSplitLeavesBusyCoresAlone(t *testing.T) {
+	p, _ := newTestPipeline(t, &fakeSink{}, func(c *Config) { c.FilterParallelism = 3 })
+	s := &scratch{}
+	defer p.put(s)
+	large := mixedChunk(8000).b
+	for others, want := range []int{2, 1, 0, 0} {
+		if cuts := p.split(s, large, others); len(cuts) != want {
+			t.Errorf("with %d other flushes filtering: %d cuts; want %d", others, len(cuts), want)
+		}
 	}
 }

@@ -100,8 +100,8 @@ func (p *producer) encoder() *batchEncoder {
 }
 
 func (p *producer) putEncoder(e *batchEncoder) {
-	if cap(e.raw) > maxPooledBuffer {
-		e.raw = nil
+	if e.retainedBytes() > maxPooledBuffer {
+		e.raws, e.batchOf = nil, nil
 	}
 	select {
 	case p.encoders <- e:
@@ -342,11 +342,16 @@ func (p *producer) encode(r *request, msgs []kafka.Message) {
 	// size), and for what snappy may add to data it cannot compress.
 	size := r.size + len(r.batches)*(4+batchHeaderLength)
 	r.buf = p.buffer(size + size/6 + 64*len(r.batches))
-	ends := make([]int, len(r.batches))
+	idx := make([][]int, len(r.batches))
 	for i, b := range r.batches {
+		idx[i] = b.msgs
+	}
+	enc.layRecords(msgs, idx)
+	ends := make([]int, len(r.batches))
+	for i := range r.batches {
 		// A record set is its size, then its batches.
 		at := len(r.buf)
-		r.buf = enc.appendBatch(append(r.buf, 0, 0, 0, 0), msgs, b.msgs)
+		r.buf = enc.appendLaid(append(r.buf, 0, 0, 0, 0), i)
 		binary.BigEndian.PutUint32(r.buf[at:], uint32(len(r.buf)-at-4))
 		ends[i] = len(r.buf)
 	}

@@ -338,10 +338,17 @@ func (p *producer) encode(r *request, msgs []kafka.Message) {
 	r.req = rawproduce.Request{Acks: int16(p.acks), Timeout: int32(p.timeout.Milliseconds())}
 	enc := p.encoder()
 	defer p.putEncoder(enc)
-	// Room for every batch uncompressed (messageSize bounds a record's
-	// size), and for what snappy may add to data it cannot compress.
+	// Room for every batch uncompressed: messageSize bounds a record's
+	// size. Compressed, audit events take a fifth of that or less, and
+	// appendCompressed grows the buffer for a batch that compresses worse:
+	// reserving the whole size would keep a chunk's worth of memory that is
+	// never written in every pooled buffer, beside the records the encoder
+	// lays out before compressing them.
 	size := r.size + len(r.batches)*(4+batchHeaderLength)
-	r.buf = p.buffer(size + size/6 + 64*len(r.batches))
+	if p.compression != 0 {
+		size = size/4 + len(r.batches)*(4+batchHeaderLength+64)
+	}
+	r.buf = p.buffer(size)
 	idx := make([][]int, len(r.batches))
 	for i, b := range r.batches {
 		idx[i] = b.msgs

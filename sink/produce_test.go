@@ -3,6 +3,7 @@ package sink
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
 	"io"
 	"slices"
 	"strconv"
@@ -127,6 +128,40 @@ func TestSnappyIsOnePlainBlock(t *testing.T) {
 	if err != nil || !bytes.Equal(got, raw) {
 		t.Fatalf("kafka-go's snappy reader: %d bytes, %v; want the %d bytes of records", len(got), err, len(raw))
 	}
+	// Matches reach back beyond 64 KB, in copies with 4-byte offsets,
+	// which snappy encoders working in 64 KB blocks never write: the
+	// readers must take them (TestKafkaRoundTrip sends such batches through
+	// the broker to kcat).
+	if n := snappyLongCopies(compressed); n == 0 {
+		t.Fatalf("no copy with a 4-byte offset in %d bytes of snappy", len(compressed))
+	}
+}
+
+// snappyLongCopies counts the copies with 4-byte offsets of a raw snappy
+// block (the format's element tag 3).
+func snappyLongCopies(b []byte) int {
+	_, n := binary.Uvarint(b)
+	b = b[n:]
+	long := 0
+	for len(b) > 0 {
+		switch tag := b[0] & 3; tag {
+		case 0: // a literal: its length-1 in the tag, or in the 1-4 bytes after it
+			l, hdr := int(b[0]>>2), 1
+			if l >= 60 {
+				l, hdr = 0, 1+int(b[0]>>2)-59
+				for k := 1; k < hdr; k++ {
+					l |= int(b[k]) << (8 * (k - 1))
+				}
+			}
+			b = b[min(len(b), hdr+l+1):]
+		case 3:
+			long++
+			b = b[min(len(b), 5):]
+		default: // copies with 1- and 2-byte offsets
+			b = b[min(len(b), 1+int(tag)):]
+		}
+	}
+	return long
 }
 
 // What the broker writes after a Deliver gave up waiting is the events as

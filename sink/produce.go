@@ -100,8 +100,8 @@ func (p *producer) encoder() *batchEncoder {
 }
 
 func (p *producer) putEncoder(e *batchEncoder) {
-	if e.retainedBytes() > maxPooledBuffer {
-		e.raws, e.batchOf = nil, nil
+	if cap(e.raw) > maxPooledBuffer {
+		e.raw = nil
 	}
 	select {
 	case p.encoders <- e:
@@ -342,23 +342,17 @@ func (p *producer) encode(r *request, msgs []kafka.Message) {
 	// size. Compressed, audit events take a fifth of that or less, and
 	// appendCompressed grows the buffer for a batch that compresses worse:
 	// reserving the whole size would keep a chunk's worth of memory that is
-	// never written in every pooled buffer, beside the records the encoder
-	// lays out before compressing them.
+	// never written in every pooled buffer.
 	size := r.size + len(r.batches)*(4+batchHeaderLength)
 	if p.compression != 0 {
 		size = size/4 + len(r.batches)*(4+batchHeaderLength+64)
 	}
 	r.buf = p.buffer(size)
-	idx := make([][]int, len(r.batches))
-	for i, b := range r.batches {
-		idx[i] = b.msgs
-	}
-	enc.layRecords(msgs, idx)
 	ends := make([]int, len(r.batches))
-	for i := range r.batches {
+	for i, b := range r.batches {
 		// A record set is its size, then its batches.
 		at := len(r.buf)
-		r.buf = enc.appendLaid(append(r.buf, 0, 0, 0, 0), i)
+		r.buf = enc.appendBatch(append(r.buf, 0, 0, 0, 0), msgs, b.msgs)
 		binary.BigEndian.PutUint32(r.buf[at:], uint32(len(r.buf)-at-4))
 		ends[i] = len(r.buf)
 	}

@@ -84,35 +84,6 @@ func TestAppendBatchDecodes(t *testing.T) {
 	}
 }
 
-// Laying out several batches in one pass over the messages gives each
-// batch the bytes it has when encoded alone, with messages in no batch
-// left out.
-func TestLayRecordsMatchesBatchByBatch(t *testing.T) {
-	msgs := batchMessages(60, 700)
-	batches := make([][]int, 4)
-	for i := 5; i < 55; i++ {
-		if i%7 != 0 { // some messages in none
-			batches[i%4] = append(batches[i%4], i)
-		}
-	}
-	enc := &batchEncoder{compression: kafka.Snappy}
-	enc.layRecords(msgs, batches)
-	var laid [][]byte
-	for b := range batches {
-		laid = append(laid, enc.appendLaid(nil, b))
-	}
-	for b, idx := range batches {
-		alone := (&batchEncoder{compression: kafka.Snappy}).appendBatch(nil, msgs, idx)
-		if !bytes.Equal(laid[b], alone) {
-			t.Fatalf("batch %d laid out with the others: %d bytes differing from its %d bytes alone", b, len(laid[b]), len(alone))
-		}
-		var rb kmsg.RecordBatch
-		if err := rb.ReadFrom(laid[b]); err != nil || rb.NumRecords != int32(len(idx)) {
-			t.Fatalf("batch %d: franz-go reads %d records, %v; want %d", b, rb.NumRecords, err, len(idx))
-		}
-	}
-}
-
 // kafkaRecords reads msgs as kafka-go's protocol package takes them.
 func kafkaRecords(msgs []kafka.Message) protocol.RecordReader {
 	recs := make([]protocol.Record, len(msgs))
@@ -183,56 +154,5 @@ func TestBatchCompresses(t *testing.T) {
 			t.Errorf("%s: %d bytes from %d", c, n, raw)
 		}
 		t.Logf("%s: %.2fx", c, float64(raw)/float64(n))
-	}
-}
-
-// BenchmarkEncodeSpread encodes one produce request's batches: 2,000 1 KB
-// events spread over 18 partitions, as a 2 MB chunk's events spread over
-// three stage topics of six partitions, read from memory that has left the
-// caches (each op reads the next of 64 copies, 128 MB in all). order=events
-// lays every batch's records out in one pass over the events, as the
-// producer does; order=batches encodes the batches one after another. One
-// op is one event.
-func BenchmarkEncodeSpread(b *testing.B) {
-	const events, size, partitions, copies = 2000, 1000, 18, 64
-	pool := make([]byte, copies*events*size)
-	for i := range pool {
-		pool[i] = byte('a' + i%23)
-	}
-	sets := make([][]kafka.Message, copies)
-	for c := range sets {
-		sets[c] = make([]kafka.Message, events)
-		for i := range sets[c] {
-			off := (c*events + i) * size
-			sets[c][i] = kafka.Message{Key: pool[off : off+36], Value: pool[off : off+size], Time: time.Now()}
-		}
-	}
-	batches := make([][]int, partitions)
-	for i := range events {
-		batches[i%partitions] = append(batches[i%partitions], i)
-	}
-	for _, order := range []string{"events", "batches"} {
-		b.Run("order="+order, func(b *testing.B) {
-			b.ReportAllocs()
-			enc := &batchEncoder{compression: kafka.Snappy}
-			var buf []byte
-			c := 0
-			for b.Loop() {
-				msgs := sets[c%copies]
-				c++
-				buf = buf[:0]
-				if order == "events" {
-					enc.layRecords(msgs, batches)
-					for k := range batches {
-						buf = enc.appendLaid(buf, k)
-					}
-				} else {
-					for _, idx := range batches {
-						buf = enc.appendBatch(buf, msgs, idx)
-					}
-				}
-			}
-			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*events), "ns/event")
-		})
 	}
 }

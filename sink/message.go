@@ -258,15 +258,7 @@ func messageSize(m *kafka.Message) int32 {
 }
 
 // varIntLen is the length of n as a zig-zag varint.
-func varIntLen(n int) int {
-	u := uint64(n) << 1
-	l := 1
-	for u >= 0x80 {
-		u >>= 7
-		l++
-	}
-	return l
-}
+func varIntLen(n int) int { return varIntLen64(int64(n)) }
 
 // quoteExcerpt quotes at most 64 bytes of s for an error message.
 func quoteExcerpt(s string) string {

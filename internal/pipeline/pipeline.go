@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/auditstream/auditstream/filter"
+	"github.com/auditstream/auditstream/internal/freelist"
 	"github.com/auditstream/auditstream/internal/ratelimit"
 	"github.com/auditstream/auditstream/sink"
 )
@@ -98,10 +99,8 @@ type Pipeline struct {
 	minPartBytes int // see defaultMinPartBytes
 	c            counters
 	limit        *ratelimit.Limiter[cause]
-	// free keeps the scratches of finished flushes for the next ones. A
-	// sync.Pool would be emptied by every collection, and each flush would
-	// then allocate, clear and fault in a chunk's worth of fresh memory.
-	free    chan *scratch
+	// free keeps the scratches of finished flushes for the next ones.
+	free    freelist.List[*scratch]
 	decided decisionTotals
 	// filtering is how many flushes are reading their chunks (split).
 	filtering atomic.Int32
@@ -153,7 +152,7 @@ func New(cfg Config) (*Pipeline, error) {
 		p.cfg.Policy = fixedPolicy(cfg.NewProcessor)
 	}
 	// getScratch gives a scratch its processor.
-	p.free = make(chan *scratch, maxFreeScratches)
+	p.free = freelist.New[*scratch](maxFreeScratches)
 	if cfg.SummaryInterval > 0 {
 		p.stopSummary = make(chan struct{})
 		p.summaryDone = make(chan struct{})
@@ -231,10 +230,7 @@ func (p *Pipeline) put(s *scratch) {
 		p.put(part)
 	}
 	s.reset()
-	select {
-	case p.free <- s:
-	default: // more flushes ran at once than the list keeps
-	}
+	p.free.Put(s) // dropped when more flushes ran at once than the list keeps
 }
 
 // deliver hands the chunk's kept events to the sink in one call, within

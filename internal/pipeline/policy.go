@@ -39,10 +39,8 @@ func fixedPolicy(newProcessor func() Processor) func() *PolicyVersion {
 // getScratch takes a scratch from the free list (or a new one) and makes
 // sure its processor belongs to version v.
 func (p *Pipeline) getScratch(v *PolicyVersion) *scratch {
-	var s *scratch
-	select {
-	case s = <-p.free:
-	default:
+	s, ok := p.free.Get()
+	if !ok {
 		s = &scratch{cutBodies: p.cfg.CutUnreadableBodies}
 	}
 	if s.proc == nil || s.generation != v.Generation {

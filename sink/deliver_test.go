@@ -469,7 +469,8 @@ func TestDeliverTopicCreatedLater(t *testing.T) {
 }
 
 // Keys land in the partitions the Java client (murmur2) and librdkafka
-// (crc32, "consistent") choose, checked against franz-go's implementations.
+// (crc32, "consistent") choose, checked against franz-go's implementations;
+// murmur2 through the producer's own hash, not kafka-go's balancer.
 func TestPartitionersMatchOtherClients(t *testing.T) {
 	for _, v := range []struct {
 		p    Partitioner
@@ -484,6 +485,9 @@ func TestPartitionersMatchOtherClients(t *testing.T) {
 			cfg.Topic = "seven"
 			cfg.Partitioner = v.p
 			s, _ := newTestSink(t, cfg)
+			if s.bulk.murmur2 != (v.p == PartitionMurmur2) {
+				t.Fatalf("the producer's own murmur2 is %v for partitioner %s", s.bulk.murmur2, v.p)
+			}
 			evs := testEvents(200, 400)
 			if _, err := s.Deliver(context.Background(), evs); err != nil {
 				t.Fatal(err)

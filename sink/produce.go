@@ -15,6 +15,8 @@ import (
 	"github.com/segmentio/kafka-go/protocol/metadata"
 	"github.com/segmentio/kafka-go/protocol/produce"
 	"github.com/segmentio/kafka-go/protocol/rawproduce"
+
+	"github.com/auditstream/auditstream/internal/freelist"
 )
 
 // producer sends a Deliver call's batched messages, of every topic at once,
@@ -34,8 +36,9 @@ type producer struct {
 	transport kafka.RoundTripper
 	addr      net.Addr
 	balancer  kafka.Balancer
-	// murmur2 partitions keyed messages with murmur2Partition, which
-	// chooses as balancer does, without its call.
+	// murmur2 (balancer is kafka-go's Murmur2Balancer, set by init)
+	// partitions keyed messages with murmur2Partition, which chooses as
+	// balancer does, without its call.
 	murmur2     bool
 	acks        kafka.RequiredAcks
 	compression kafka.Compression
@@ -45,12 +48,9 @@ type producer struct {
 	autoCreate  bool
 	// encoders are batchEncoders (recordbatch.go) with the producer's
 	// compression; buffers are requests' encoding buffers. Both are kept
-	// from call to call in bounded free lists, not sync.Pools: a pool is
-	// emptied by every collection, and each flush would then allocate,
-	// clear and fault in a chunk's worth of fresh memory (a few percent
-	// of the plugin's CPU inside Fluent Bit).
-	encoders chan *batchEncoder
-	buffers  chan []byte
+	// from call to call.
+	encoders freelist.List[*batchEncoder]
+	buffers  freelist.List[[]byte]
 }
 
 // freeListSize is how many encoders and buffers a producer keeps: enough
@@ -63,50 +63,38 @@ const maxPooledBuffer = maxRequestBytes + maxRequestBytes/4
 
 // init readies p once its settings are filled in.
 func (p *producer) init() *producer {
-	p.encoders = make(chan *batchEncoder, freeListSize)
-	p.buffers = make(chan []byte, freeListSize)
+	p.encoders = freelist.New[*batchEncoder](freeListSize)
+	p.buffers = freelist.New[[]byte](freeListSize)
+	_, p.murmur2 = p.balancer.(kafka.Murmur2Balancer)
 	return p
 }
 
 // buffer returns an empty buffer of at least n bytes' capacity.
 func (p *producer) buffer(n int) []byte {
-	select {
-	case b := <-p.buffers:
-		if cap(b) >= n {
-			return b[:0]
-		}
-	default:
+	if b, ok := p.buffers.Get(); ok && cap(b) >= n {
+		return b[:0]
 	}
 	return make([]byte, 0, n)
 }
 
 func (p *producer) putBuffer(b []byte) {
-	if cap(b) > maxPooledBuffer {
-		return
-	}
-	select {
-	case p.buffers <- b:
-	default:
+	if cap(b) <= maxPooledBuffer {
+		p.buffers.Put(b)
 	}
 }
 
 func (p *producer) encoder() *batchEncoder {
-	select {
-	case e := <-p.encoders:
+	if e, ok := p.encoders.Get(); ok {
 		return e
-	default:
-		return &batchEncoder{compression: p.compression}
 	}
+	return &batchEncoder{compression: p.compression}
 }
 
 func (p *producer) putEncoder(e *batchEncoder) {
 	if cap(e.raw) > maxPooledBuffer {
 		e.raw = nil
 	}
-	select {
-	case p.encoders <- e:
-	default:
-	}
+	p.encoders.Put(e)
 }
 
 // maxRequestBytes bounds the record batches of one produce request, far

@@ -132,7 +132,6 @@ func New(cfg Config, log Logger) (*Sink, error) { //nolint:gocritic // hugeParam
 		transport:   s.writerTransport,
 		addr:        kafka.TCP(cfg.Brokers...),
 		balancer:    balancer(cfg.Partitioner),
-		murmur2:     isMurmur2(cfg.Partitioner),
 		acks:        requiredAcks(cfg.RequiredAcks),
 		compression: compression(cfg.Compression),
 		batchSize:   cfg.BatchSize,
@@ -205,13 +204,6 @@ func balancer(p Partitioner) kafka.Balancer {
 	default:
 		return kafka.Murmur2Balancer{}
 	}
-}
-
-// isMurmur2 tells whether p's balancer is kafka-go's Murmur2Balancer,
-// which the producer's own murmur2Partition stands in for.
-func isMurmur2(p Partitioner) bool {
-	_, ok := balancer(p).(kafka.Murmur2Balancer)
-	return ok
 }
 
 func requiredAcks(a Acks) kafka.RequiredAcks {
